@@ -1,0 +1,164 @@
+"""Sensor-to-body alignment for any mounting, from gravity and the direction of travel.
+
+Body frame (ISB): x anterior, y superior, z right. The sensor may sit upside down, rotated or tilted.
+
+* **Up** is the mean specific force while moving: over whole strides the body's acceleration averages out and
+  only gravity remains.
+* **Anterior/posterior vs medio-lateral**: running and walking repeat every *step* front-to-back (braking then
+  propulsion under each foot) but alternate every step side-to-side (the body is pushed towards the other
+  side under each foot). So in the horizontal plane, the axis whose acceleration is most *step-periodic*
+  relative to *step-alternating* is anterior-posterior (the symmetry idea of Avvenuti et al.).
+* **Which way is forward**: in running the body brakes (forward acceleration negative) while the vertical
+  force rises and propels while it falls, so forward makes the anterior acceleration anti-correlated with
+  the rate of change of the vertical acceleration; walking shows the opposite relation (see
+  ``estimate_mounting``). With a gyroscope the pipeline re-checks running on the rotation-compensated
+  signal (see ``pipeline``).
+* **Right** completes a right-handed frame (sensor axes are assumed right-handed, as on phones and IMUs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gait.analysis.rotations import frame_from_up_forward
+from gait.analysis.signal import decimate_for, highpass, lowpass
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Mounting:
+    """Body axes expressed in sensor coordinates (columns x anterior, y up, z right): v_sensor = M @ v_body."""
+
+    matrix: Array
+    ap_separation: float  # 0..1: how clearly the step-periodic axis stood out (1 = perfectly)
+    forward_sign_margin: float  # |correlation| behind the forward/backward decision (0..1)
+
+    @property
+    def up_in_sensor(self) -> Array:
+        return self.matrix[:, 1]
+
+    def flipped(self) -> Mounting:
+        """The same mounting turned half a turn about the vertical (forward and right reversed)."""
+        return Mounting(self.matrix @ np.diag([-1.0, 1.0, -1.0]), self.ap_separation, self.forward_sign_margin)
+
+    def describe(self) -> str:
+        """Which sensor axis points where, e.g. 'sensor -y up, +x forward'."""
+        names = []
+        for j, role in ((1, "up"), (0, "forward")):
+            col = self.matrix[:, j]
+            k = int(np.argmax(np.abs(col)))
+            tilt = float(np.degrees(np.arccos(min(1.0, abs(col[k])))))
+            sign = "-" if col[k] < 0 else "+"
+            names.append(f"sensor {sign}{'xyz'[k]} {role}" + (f" (tilted {tilt:.0f} deg)" if tilt > 10 else ""))
+        return ", ".join(names)
+
+
+def step_period(vertical: Array, fs: float, lo_s: float = 0.22, hi_s: float = 0.75) -> float:
+    """Dominant step period (s) from the autocorrelation of a vertical signal, or NaN if not periodic."""
+    # a couple of minutes at ~50 Hz pin the period down; longer inputs only cost time
+    x, fs = decimate_for(vertical, fs, 50.0)
+    limit = int(120 * fs)
+    if len(x) > limit:
+        mid = len(x) // 2
+        x = x[mid - limit // 2 : mid + limit // 2]
+    x = x - x.mean()
+    n = len(x)
+    if n < int(3 * hi_s * fs):
+        return float("nan")
+    nfft = 1 << int(np.ceil(np.log2(2 * n)))
+    spec = np.fft.rfft(x, nfft)
+    ac = np.fft.irfft(spec * np.conj(spec), nfft)[:n]
+    if ac[0] <= 0:
+        return float("nan")
+    ac = ac / ac[0]
+    lo, hi = int(lo_s * fs), min(int(hi_s * fs), n - 2)
+    seg = ac[lo:hi]
+    # first strong local maximum: steps, not strides (the stride peak is at twice the lag)
+    peaks = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:])) + 1
+    if len(peaks) == 0:
+        return float("nan")
+    best = peaks[np.argmax(seg[peaks])]
+    strong = peaks[seg[peaks] > 0.7 * seg[best]]
+    k = int(strong[0])
+    if seg[k] < 0.2:
+        return float("nan")
+    # parabolic refinement of the lag
+    if 0 < k < len(seg) - 1:
+        y0, y1, y2 = seg[k - 1], seg[k], seg[k + 1]
+        denom = y0 - 2 * y1 + y2
+        k = k + (0.5 * (y0 - y2) / denom if denom != 0 else 0.0)
+    return float((lo + k) / fs)
+
+
+def estimate_mounting(acc: Array, fs: float, running: Array | None = None, walking: Array | None = None) -> Mounting:
+    """Estimate the sensor-to-body rotation from accelerometer data (n, 3) at rate ``fs``.
+
+    ``running`` / ``walking`` are per-sample masks from the activity classifier; they select the moving part
+    and decide the forward sign, whose signature differs between the gaits: in running (a bouncing spring)
+    the trunk brakes while the vertical force rises; in walking (an inverted pendulum, vaulting over the
+    stance leg) the lower trunk is still speeding up as the leading foot takes the load (Zijlstra & Hof:
+    heel strike comes near the peak forward acceleration), so the relation is reversed.
+    """
+    # the mounting is a property of the whole recording: ~50 Hz is plenty
+    k = max(1, int(fs // 50.0))
+    if k > 1:
+        acc = lowpass(acc, fs, 0.4 * fs / k)[::k]
+        running = None if running is None else running[::k]
+        walking = None if walking is None else walking[::k]
+        fs = fs / k
+    n = len(acc)
+    running = np.zeros(n, bool) if running is None else running
+    walking = np.zeros(n, bool) if walking is None else walking
+    moving = running | walking
+    if moving.sum() < fs * 4:
+        moving = np.ones(n, bool)
+    up = acc[moving].mean(axis=0)
+    up = up / np.linalg.norm(up)
+    # orthonormal basis of the horizontal plane
+    helper = np.eye(3)[int(np.argmin(np.abs(up)))]
+    e1 = np.cross(up, helper)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(up, e1)
+    filt = lowpass(highpass(acc, fs, 0.5), fs, 12.0)
+    vert = filt @ up
+    horiz = np.column_stack((filt @ e1, filt @ e2))
+    period = step_period(vert[moving], fs)
+    if not np.isfinite(period):
+        # no periodic gait: fall back to the principal horizontal axis (weak, flagged by separation 0)
+        fwd2 = np.linalg.eigh(np.cov(horiz[moving].T))[1][:, -1]
+        separation = 0.0
+    else:
+        lag = round(period * fs)
+        both = moving[:-lag] & moving[lag:]
+        a, b = horiz[:-lag][both], horiz[lag:][both]
+        c_per = np.cov(((a + b) / 2).T)
+        c_alt = np.cov(((a - b) / 2).T)
+        w, v = np.linalg.eigh(c_per - c_alt)
+        fwd2 = v[:, -1]
+        spread = np.trace(c_per + c_alt)
+        separation = float(np.clip((w[-1] - w[0]) / spread, 0.0, 1.0)) if spread > 0 else 0.0
+    fwd = fwd2[0] * e1 + fwd2[1] * e2
+    ap = lowpass(horiz @ fwd2, fs, 6.0)
+    dvert = np.gradient(lowpass(vert, fs, 6.0)) * fs
+    # each gait votes with its share of samples: running with -corr, walking with +corr (see below)
+    vote, weight = 0.0, 0.0
+    for mask, sign in ((running, -1.0), (walking, 1.0)):
+        if mask.sum() >= fs * 2:
+            vote += sign * _corr(ap[mask], dvert[mask]) * mask.sum()
+            weight += mask.sum()
+    if weight == 0:  # gait unknown: assume running, the product's main use
+        vote, weight = -_corr(ap[moving], dvert[moving]), 1.0
+    if vote < 0:
+        fwd = -fwd
+    matrix = frame_from_up_forward(up, fwd)
+    return Mounting(matrix=matrix, ap_separation=separation, forward_sign_margin=abs(vote) / weight)
+
+
+def _corr(x: Array, y: Array) -> float:
+    sx, sy = np.std(x), np.std(y)
+    if sx == 0 or sy == 0:
+        return 0.0
+    return float(np.mean((x - x.mean()) * (y - y.mean())) / (sx * sy))

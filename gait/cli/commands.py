@@ -1,0 +1,147 @@
+"""Command handlers: each takes parsed arguments, calls the library, prints, returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from gait.analysis import analyze as run_analysis
+from gait.cli.report_text import format_text
+from gait.errors import GaitError, RecordingError
+from gait.recording import find_recordings, load, read_csv, save
+from gait.recording import recover as recover_folder
+
+
+def _csv_options(args: argparse.Namespace) -> dict[str, str]:
+    opts = {"placement": args.placement}
+    if args.acc_unit:
+        opts["acc_unit"] = args.acc_unit
+    if args.gyr_unit:
+        opts["gyr_unit"] = args.gyr_unit
+    return opts
+
+
+def analyze(args: argparse.Namespace) -> int:
+    paths: list[Path] = []
+    for p in args.paths:
+        found = find_recordings(p)
+        if not found:
+            raise RecordingError(f"{p}: no recordings or .csv files in this folder")
+        paths += found
+    many = len(paths) > 1
+    steps_dir = None
+    if args.steps_csv and many:
+        steps_dir = Path(args.steps_csv)
+        steps_dir.mkdir(parents=True, exist_ok=True)
+    outputs: list[dict] = []
+    failures: list[str] = []
+    for path in tqdm(paths, desc="analysing", unit="rec", disable=None if many else True, file=sys.stderr):
+        try:
+            result = run_analysis(load(path, **_csv_options(args)))
+        except GaitError as exc:
+            if not many:
+                raise
+            failures.append(str(exc))
+            tqdm.write(f"gait: skipped: {exc}", file=sys.stderr)
+            continue
+        if args.steps_csv:
+            out = steps_dir / f"{path.stem}.steps.csv" if steps_dir else Path(args.steps_csv)
+            try:
+                result.steps.to_csv(out, index=False, float_format="%.6g")
+            except OSError as exc:
+                raise RecordingError(f"{out}: cannot write the step table ({exc.strerror})") from None
+        if args.format == "json":
+            outputs.append(result.to_dict())
+        else:
+            print(format_text(result))
+            if many:
+                print()
+    if args.format == "json":
+        print(json.dumps(outputs if many else outputs[0], indent=2))
+    if failures:
+        print(f"gait: {len(failures)} of {len(paths)} recordings could not be analysed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def simulate(args: argparse.Namespace) -> int:
+    from gait.simulate import SimConfig, write
+    from gait.simulate import simulate as run_simulation
+
+    segments: tuple[tuple[str, float], ...] = (("stand", 3.0),)
+    if args.walk > 0:
+        segments += (("walk", args.walk),)
+    segments += (("run", args.duration), ("stand", 2.0))
+    cfg = SimConfig(
+        segments=segments,
+        rate_hz=args.rate,
+        cadence_spm=args.cadence,
+        contact_time_ms=args.contact_time,
+        drop_left_deg=args.drop_left,
+        drop_right_deg=args.drop_right,
+        drop_drift_left_deg=args.fatigue_drop_left,
+        drop_drift_right_deg=args.fatigue_drop_right,
+        cadence_drift_spm=args.fatigue_cadence,
+        braking_dv_ms=args.braking,
+        impact_g=args.impact,
+        mounting=args.mounting,
+        acc_noise_ms2=0.08 * args.noise,
+        gyro_noise_rads=0.01 * args.noise,
+        acc_bias_ms2=0.05 * args.noise,
+        gyro_bias_rads=0.01 * args.noise,
+        dropout_fraction=args.dropouts,
+        gyro=not args.no_gyro,
+        seed=args.seed,
+    )
+    result = run_simulation(cfg)
+    folder = write(result, args.out, overwrite=args.overwrite)
+    t = result.truth_summary()
+    print(
+        f"wrote {folder} ({result.recording.imu.n} samples at {args.rate:g} Hz, {t['n_run_steps']} running steps; "
+        f"truth: cadence {t['cadence_spm']:.1f} spm, contact {t['contact_time_ms']:.0f} ms, drop L/R "
+        f"{t['pelvic_drop_deg_left']:.1f}/{t['pelvic_drop_deg_right']:.1f} deg)"
+    )
+    return 0
+
+
+def import_csv(args: argparse.Namespace) -> int:
+    rec = read_csv(args.file, **_csv_options(args))
+    folder = save(rec, args.out)
+    print(
+        f"wrote {folder} ({rec.imu.n} samples, {rec.imu.rate_hz:.1f} Hz, "
+        f"{'acc + gyro' if rec.imu.has_gyro else 'accelerometer only'})"
+    )
+    for note in rec.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def info(args: argparse.Namespace) -> int:
+    rec = load(args.path, **_csv_options(args))
+    m = rec.meta
+    print(f"{rec.name}")
+    print(f"  source     {m.source}{' (synthetic)' if m.synthetic else ''}  {m.source_detail[:100]}")
+    print(f"  device     {m.device.name} {m.device.model}".rstrip())
+    print(f"  placement  {m.placement}")
+    print(
+        f"  samples    {rec.imu.n} over {rec.imu.duration_s:.1f} s at {rec.imu.rate_hz:.1f} Hz, "
+        f"{'acc + gyro' if rec.imu.has_gyro else 'accelerometer only'}, clock: {m.streams[0].clock}"
+    )
+    print(f"  complete   {m.complete}{' (recovered from crash log)' if rec.recovered else ''}")
+    if m.gaps:
+        print(f"  gaps       {len(m.gaps)} ({sum(g.end_s - g.start_s for g in m.gaps):.1f} s)")
+    if m.notes:
+        print(f"  notes      {m.notes}")
+    for note in rec.notes:
+        print(f"  note       {note}")
+    return 0
+
+
+def recover(args: argparse.Namespace) -> int:
+    rec = recover_folder(args.path)
+    print(f"{args.path}: complete, {rec.imu.n} samples ({rec.imu.duration_s:.1f} s)")
+    return 0

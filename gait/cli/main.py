@@ -1,0 +1,153 @@
+"""The ``gait`` command: thin argument parsing around the library. Errors are one line, exit code non-zero."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+
+from gait import __version__
+from gait.cli import commands
+from gait.errors import GaitError
+
+EXIT_ERROR = 1
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+
+def _add_csv_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("plain CSV input")
+    g.add_argument(
+        "--acc-unit",
+        choices=["m/s^2", "g"],
+        default=None,
+        help="unit of acc_x/y/z columns (default m/s^2, or as the column names say)",
+    )
+    g.add_argument(
+        "--gyr-unit",
+        choices=["rad/s", "deg/s"],
+        default=None,
+        help="unit of gyr_x/y/z columns (default rad/s, or as the column names say)",
+    )
+    g.add_argument("--placement", default="sacrum", help="where the sensor was worn (default: sacrum)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gait",
+        description="Running-gait analysis from one sacral IMU: cadence, contact time, pelvic drop, braking, "
+        "and more. Local-first: nothing leaves your machine.",
+        epilog="Run 'gait COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"gait {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "analyze",
+        help="analyse recordings or CSV files",
+        description="Analyse a recording folder, a plain CSV file, or every recording in a folder.",
+        epilog="Examples:\n  gait analyze recordings/\n  gait analyze run.csv --acc-unit g --format json\n"
+        "  gait analyze recordings/easy_run_208hz --steps-csv steps.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="recording folder, .csv file, or folder of them")
+    p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
+    p.add_argument(
+        "--steps-csv",
+        metavar="OUT",
+        help="write the per-step table (a file for one recording, a folder for several)",
+    )
+    _add_csv_options(p)
+    p.set_defaults(func=commands.analyze)
+
+    p = sub.add_parser(
+        "simulate",
+        help="make a synthetic recording with known truth",
+        description="Simulate a runner wearing a sacral IMU; writes a recording folder plus truth_steps.csv and "
+        "truth.json. See docs/simulator.md for the model.",
+        epilog="Example:\n  gait simulate --out sim_run --duration 600 --cadence 165 --drop-right 8 "
+        "--fatigue-drop-right 3 --mounting random",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--out", required=True, help="output recording folder (must not exist or be empty)")
+    p.add_argument("--duration", type=float, default=120.0, help="running time in s (default 120)")
+    p.add_argument("--walk", type=float, default=0.0, help="walking warm-up before the run, s (default 0)")
+    p.add_argument("--rate", type=float, default=208.0, help="sample rate, 50-833 Hz (default 208)")
+    p.add_argument("--cadence", type=float, default=170.0, help="steps per minute (default 170)")
+    p.add_argument("--contact-time", type=float, default=None, help="contact time in ms (default: 68%% of a step)")
+    p.add_argument("--drop-left", type=float, default=5.0, help="pelvic drop during left stance, deg (default 5)")
+    p.add_argument("--drop-right", type=float, default=5.0, help="pelvic drop during right stance, deg (default 5)")
+    p.add_argument("--fatigue-drop-left", type=float, default=0.0, help="drop added by the end of the run, deg")
+    p.add_argument("--fatigue-drop-right", type=float, default=0.0, help="drop added by the end of the run, deg")
+    p.add_argument("--fatigue-cadence", type=float, default=0.0, help="cadence change by the end, spm")
+    p.add_argument("--braking", type=float, default=0.20, help="forward speed lost per step, m/s (default 0.20)")
+    p.add_argument("--impact", type=float, default=1.5, help="heel-strike transient, g (0 = forefoot; default 1.5)")
+    p.add_argument(
+        "--mounting",
+        default="upright",
+        choices=["upright", "upside_down", "rot90", "rot180", "tilted", "random"],
+        help="how the sensor is clipped on (default upright)",
+    )
+    p.add_argument("--noise", type=float, default=1.0, help="noise scale (0 = noiseless, default 1)")
+    p.add_argument("--dropouts", type=float, default=0.0, help="fraction of samples lost in bursts (e.g. 0.05)")
+    p.add_argument("--no-gyro", action="store_true", help="accelerometer only")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.set_defaults(func=commands.simulate)
+
+    p = sub.add_parser(
+        "import",
+        help="turn a plain CSV file into a recording folder",
+        description="Import a plain CSV file (see docs/csv-format.md) as a recording folder.",
+    )
+    p.add_argument("file", help="CSV file")
+    p.add_argument("--out", required=True, help="output recording folder")
+    _add_csv_options(p)
+    p.set_defaults(func=commands.import_csv)
+
+    p = sub.add_parser("info", help="show what a recording says about itself")
+    p.add_argument("path", help="recording folder or CSV file")
+    _add_csv_options(p)
+    p.set_defaults(func=commands.info)
+
+    p = sub.add_parser(
+        "recover",
+        help="compact a recording that was not closed cleanly (after a crash)",
+        description="Rebuild a recording's sample file from its crash log and mark it complete.",
+    )
+    p.add_argument("path", help="recording folder")
+    p.set_defaults(func=commands.recover)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_ERROR
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except GaitError as exc:
+        print(f"gait: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("gait: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: still one line unless asked for the traceback
+        if os.environ.get("GAIT_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"gait: internal error: {type(exc).__name__}: {exc} (set GAIT_DEBUG=1 for details; please report)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

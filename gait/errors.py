@@ -1,0 +1,19 @@
+"""Exception families. Each message is one line a runner can act on; the CLI prints it and exits non-zero."""
+
+from __future__ import annotations
+
+
+class GaitError(Exception):
+    """Base class for every error gait reports to a user."""
+
+
+class RecordingError(GaitError):
+    """A recording (or an importable file) cannot be read, written or makes no physical sense."""
+
+
+class AnalysisError(GaitError):
+    """The data were readable but there is not enough usable signal to analyse."""
+
+
+class SimulationError(GaitError):
+    """The simulator was asked for something it cannot model (e.g. a sample rate out of range)."""

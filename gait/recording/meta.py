@@ -1,0 +1,200 @@
+"""Recording metadata: what a recording says about itself (device, placement, streams, units, clock, subject).
+
+Serialised as ``meta.json`` beside the sample files; see ``recordings/README.md`` for the specification.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gait.errors import RecordingError
+
+FORMAT_NAME = "gait-recording"
+FORMAT_VERSION = 1
+
+#: Channels of an IMU stream on disk, with their units (names carry the unit, see the spec).
+IMU_CHANNELS: tuple[str, ...] = (
+    "t_s",
+    "acc_x_ms2",
+    "acc_y_ms2",
+    "acc_z_ms2",
+    "gyr_x_rads",
+    "gyr_y_rads",
+    "gyr_z_rads",
+)
+CHANNEL_UNITS = {"t_s": "s", "acc": "m/s^2", "gyr": "rad/s"}
+
+PLACEMENTS = (
+    "sacrum",
+    "lower_back",
+    "waist_belt",
+    "left_shoe",
+    "right_shoe",
+    "front_pocket",
+    "arm_band",
+    "hand",
+    "chest",
+    "other",
+)
+CLOCK_SOURCES = ("device", "host", "simulated", "file")
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """The sensor that produced the samples."""
+
+    name: str = "unknown"
+    model: str = ""
+    manufacturer: str = ""
+    firmware: str = ""
+    address: str = ""
+    emulated: bool = False  # True for the simulator and emulated peripherals
+
+
+@dataclass(frozen=True)
+class SubjectInfo:
+    """Who wore the sensor. All optional; mass enables force-normalised outputs later."""
+
+    id: str = ""
+    height_cm: float | None = None
+    mass_kg: float | None = None
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """One sample stream stored in ``file`` (Parquet, columns ``channels``)."""
+
+    name: str = "imu"
+    kind: str = "imu"
+    file: str = "imu.parquet"
+    rate_hz: float = 0.0  # nominal rate; actual timestamps are authoritative
+    channels: tuple[str, ...] = IMU_CHANNELS
+    frame: str = "sensor"  # samples are in the sensor's own axes; gait aligns them to the body itself
+    clock: str = "device"  # where timestamps come from: device | host | simulated | file
+    has_gyro: bool = True
+    n_samples: int = 0
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A stretch without samples, e.g. a radio disconnect; gaps are data, not errors."""
+
+    start_s: float
+    end_s: float
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RecordingMeta:
+    """Self-description of a recording (``meta.json``)."""
+
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    title: str = ""
+    created_utc: str = field(default_factory=utc_now_iso)
+    start_utc: str | None = None  # wall-clock time of t = 0
+    device: DeviceInfo = field(default_factory=DeviceInfo)
+    placement: str = "sacrum"
+    subject: SubjectInfo = field(default_factory=SubjectInfo)
+    streams: tuple[StreamInfo, ...] = (StreamInfo(),)
+    source: str = "unknown"  # simulator | csv-import | ble | phone | replay
+    source_detail: str = ""
+    synthetic: bool = False  # True when the samples were made by the simulator or an emulator
+    notes: str = ""
+    gaps: tuple[Gap, ...] = ()
+    complete: bool = False  # True once the writer closed the recording cleanly
+    format: str = FORMAT_NAME
+    format_version: int = FORMAT_VERSION
+
+    def stream(self, name: str = "imu") -> StreamInfo:
+        for s in self.streams:
+            if s.name == name:
+                return s
+        raise RecordingError(f"recording {self.id}: no stream named {name!r}")
+
+    def replace(self, **changes: Any) -> RecordingMeta:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["streams"] = [dict(s, units=_units_for(s["channels"])) for s in d["streams"]]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "meta.json") -> RecordingMeta:
+        if d.get("format") != FORMAT_NAME:
+            raise RecordingError(f"{where}: not a gait recording (format is {d.get('format')!r})")
+        if int(d.get("format_version", 0)) > FORMAT_VERSION:
+            raise RecordingError(
+                f"{where}: format version {d.get('format_version')} is newer than this gait "
+                f"(reads up to {FORMAT_VERSION}); upgrade gait"
+            )
+        try:
+            streams = tuple(
+                StreamInfo(**{k: (tuple(v) if k == "channels" else v) for k, v in s.items() if k != "units"})
+                for s in d.get("streams", [])
+            )
+            return cls(
+                **{
+                    **{k: v for k, v in d.items() if k in _SCALAR_FIELDS},
+                    "device": DeviceInfo(**d.get("device", {})),
+                    "subject": SubjectInfo(**d.get("subject", {})),
+                    "streams": streams,
+                    "gaps": tuple(Gap(**g) for g in d.get("gaps", [])),
+                }
+            )
+        except TypeError as exc:
+            raise RecordingError(f"{where}: unexpected field ({exc})") from None
+
+
+_SCALAR_FIELDS = {
+    f.name for f in dataclasses.fields(RecordingMeta) if f.name not in {"device", "subject", "streams", "gaps"}
+}
+
+
+def _units_for(channels: list[str] | tuple[str, ...]) -> dict[str, str]:
+    units = {}
+    for c in channels:
+        if c == "t_s":
+            units[c] = "s"
+        elif c.endswith("_ms2"):
+            units[c] = "m/s^2"
+        elif c.endswith("_rads"):
+            units[c] = "rad/s"
+    return units
+
+
+def write_meta(folder: Path, meta: RecordingMeta) -> None:
+    """Write meta.json atomically (temp file + rename), so a crash never leaves a half-written file."""
+    tmp = folder / "meta.json.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(meta.to_dict(), f, indent=2)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, folder / "meta.json")
+
+
+def read_meta(folder: Path) -> RecordingMeta:
+    path = folder / "meta.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecordingError(f"{folder}: not a recording folder (no meta.json)") from None
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecordingError(f"{path}: meta.json is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(d, dict):
+        raise RecordingError(f"{path}: meta.json must hold a JSON object")
+    return RecordingMeta.from_dict(d, where=str(path))

@@ -1,0 +1,82 @@
+"""Regenerate the bundled sample recordings (all made by gait's simulator, none from a person).
+
+python recordings/make_samples.py [--out recordings]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from gait.simulate import SimConfig, simulate, write
+
+SAMPLES = {
+    "easy_run_208hz": SimConfig(
+        segments=(("stand", 5.0), ("walk", 30.0), ("run", 180.0), ("stand", 4.0)),
+        rate_hz=208,
+        cadence_spm=168,
+        drop_left_deg=4.0,
+        drop_right_deg=5.0,
+        mounting="upright",
+        seed=1,
+    ),
+    "fatigue_10min_104hz": SimConfig(
+        segments=(("stand", 4.0), ("run", 600.0), ("walk", 20.0)),
+        rate_hz=104,
+        cadence_spm=172,
+        drop_left_deg=4.5,
+        drop_right_deg=5.0,
+        drop_drift_right_deg=3.0,
+        cadence_drift_spm=-4.0,
+        contact_drift_ms=12.0,
+        mounting="tilted",
+        seed=2,
+    ),
+    "overstride_upside_down_52hz": SimConfig(
+        segments=(("stand", 3.0), ("run", 180.0), ("stand", 3.0)),
+        rate_hz=52,
+        cadence_spm=152,
+        braking_dv_ms=0.32,
+        impact_g=1.8,
+        drop_left_deg=7.0,
+        drop_right_deg=6.0,
+        mounting="upside_down",
+        dropout_fraction=0.02,
+        seed=3,
+    ),
+}
+CSV_SAMPLE = SimConfig(
+    segments=(("stand", 3.0), ("run", 120.0), ("stand", 2.0)),
+    rate_hz=100,
+    cadence_spm=176,
+    gyro=False,
+    mounting="random",
+    seed=4,
+)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
+    args = p.parse_args()
+    for name, cfg in SAMPLES.items():
+        folder = args.out / name
+        if folder.exists():
+            shutil.rmtree(folder)
+        result = simulate(cfg)
+        write(result, folder)
+        print(f"wrote {folder}")
+    result = simulate(CSV_SAMPLE)
+    imu = result.recording.imu
+    df = pd.DataFrame({"time_s": imu.t, "acc_x": imu.acc[:, 0], "acc_y": imu.acc[:, 1], "acc_z": imu.acc[:, 2]})
+    path = args.out / "phone_belt_acc_only.csv"
+    df.to_csv(path, index=False, float_format="%.5f")
+    result.truth.to_csv(args.out / "phone_belt_acc_only.truth_steps.txt", index=False, float_format="%.6g")
+    print(f"wrote {path} (accelerometer only; truth in phone_belt_acc_only.truth_steps.txt)")
+
+
+if __name__ == "__main__":
+    main()
