@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -19,15 +18,17 @@ import time
 from pathlib import Path
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 import gait
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 rec = gait.load(sys.argv[1])
 t1 = time.perf_counter()
 res = gait.analyze(rec)
-t2 = time.perf_counter()
-peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"load_s": t1 - t0, "analyze_s": t2 - t1, "peak_mib": peak_kib / 1024, "steps": res.summary.n_steps}))
+t2, c2 = time.perf_counter(), time.process_time()
+# VmHWM: this process's peak resident memory (ru_maxrss would include the parent's peak before exec)
+peak_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"load_s": t1 - t0, "analyze_s": t2 - t1, "cpu_s": c2 - c0, "peak_mib": peak_kib / 1024,
+                  "steps": res.summary.n_steps}))
 """
 
 
@@ -57,9 +58,9 @@ def main() -> int:
     print(f"load        best {min(r['load_s'] for r in runs):.3f} s")
     print(f"analyze     best {min(r['analyze_s'] for r in runs):.3f} s")
     print(f"load+analyze best {min(total):.3f} s, median {statistics.median(total):.3f} s  (target <= 1.5 s)")
+    print(f"cpu time    best {min(r['cpu_s'] for r in runs):.3f} s (all threads; wall time is what the user waits)")
     print(f"peak memory {max(r['peak_mib'] for r in runs):.0f} MiB  (target <= 500 MiB)")
     print(f"steps found {runs[0]['steps']}")
-    _ = resource
     return 0
 
 

@@ -67,7 +67,7 @@ def test_writer_compacts_on_close_and_keeps_gaps(tmp_path: Path):
         w.mark_gap(5.0, 6.5, "sensor disconnected")
         w.append(t[:10], acc[:10], gyr[:10])  # duplicates (old timestamps) are dropped
     files = {p.name for p in (tmp_path / "w").iterdir()}
-    assert files == {"meta.json", "imu.parquet"}
+    assert files == {"meta.json", "imu.arrow"}
     back = load(tmp_path / "w")
     assert back.imu.n == 4000 and not back.recovered
     assert back.meta.gaps == (Gap(5.0, 6.5, "sensor disconnected"),)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gait.analysis.signal import lowpass, lowpass_slow, sample_between, windows
+from gait.analysis.signal import lowpass, lowpass_slow, sample_between, sample_rows, windows
 from gait.constants import G0
 
 Array = np.ndarray
@@ -57,25 +57,7 @@ EXTRA_COLUMNS = ["activity", "bout", "low_confidence", "flags"]
 BRAKING_CUTOFF_HZ = 20.0
 
 
-def _interp_rows(w: Array, pos: Array) -> Array:
-    """Linear interpolation of each row of w at fractional column position pos[i]."""
-    i0 = np.clip(np.floor(pos).astype(int), 0, w.shape[1] - 2)
-    f = pos - i0
-    rows = np.arange(len(w))
-    return w[rows, i0] * (1 - f) + w[rows, i0 + 1] * f
-
-
-def stance_windows(x: Array, ic: Array, to: Array, fs: float, max_len_s: float) -> tuple[Array, Array, Array]:
-    """Windows starting one sample before each IC; mask of samples inside [IC, TO]; IC position in window."""
-    start = np.floor(ic * fs).astype(int) - 1
-    length = int(np.ceil(max_len_s * fs)) + 3
-    w, valid = windows(x, start, length)
-    tt = (start[:, None] + np.arange(length)[None, :]) / fs
-    inside = valid & (tt >= ic[:, None] - 0.5 / fs) & (tt <= to[:, None] + 0.5 / fs)
-    return w, inside, ic * fs - start
-
-
-STANCE_POINTS = 48  # stance resampled to this many points (peaks and ranges read between samples)
+STANCE_POINTS = 32  # stance resampled to this many points (peaks and ranges read between samples)
 STEP_POINTS = 64  # steps resampled for the double integral of vertical oscillation
 
 
@@ -96,31 +78,32 @@ def pelvis_step_angles(
     (~0.25 s) the Cardan-angle rates are integrated from the full-rate body angular velocity instead:
     obliquity' = -(cos(tilt) w_x - sin(tilt) w_y), rotation' = (sin(tilt) w_x + cos(tilt) w_y) / cos(obl),
     tilt' = w_z - sin(obl) rotation' (ISB order; obliquity + = right side up). The slowly varying tilt and
-    obliquity that these need come from the orientation at the analysis rate. ``offset_s`` is the time of the
-    first gyroscope sample on the analysis clock; ``ic``/``to`` are on the analysis clock.
+    obliquity these need come from the orientation at the analysis rate. ``offset_s`` is the time of the first
+    gyroscope sample on the analysis clock; ``ic``/``to`` are on the analysis clock. Only the samples inside
+    stances are touched (2-D stance windows).
     """
-    n = len(gyr_body)
-    t_gyr = offset_s + np.arange(n) / fs_gyr
-    t_ana = np.arange(len(tilt_deg)) / fs
-    c = np.radians(np.interp(t_gyr, t_ana, tilt_deg))
-    b = -np.radians(np.interp(t_gyr, t_ana, obl_deg))
-    wx, wy, wz = gyr_body[:, 0], gyr_body[:, 1], gyr_body[:, 2]
+    first = np.floor((ic - offset_s) * fs_gyr).astype(int) - 1
+    length = int(np.ceil(float(np.max(to - ic)) * fs_gyr)) + 4
+    w = [windows(gyr_body[:, j], first, length)[0] for j in range(3)]
+    t_win = offset_s + (first[:, None] + np.arange(length)[None, :]) / fs_gyr  # analysis-clock times
+    pos = np.clip(t_win * fs, 0, len(tilt_deg) - 1.001)
+    i0 = pos.astype(np.intp)
+    frac = pos - i0
+    c = np.radians(tilt_deg[i0] + frac * (tilt_deg[i0 + 1] - tilt_deg[i0]))
+    b = -np.radians(obl_deg[i0] + frac * (obl_deg[i0 + 1] - obl_deg[i0]))
     cc, sc = np.cos(c), np.sin(c)
-    rates = np.column_stack(
-        (
-            -(cc * wx - sc * wy),  # obliquity rate
-            (sc * wx + cc * wy) / np.cos(b),  # rotation rate
-            np.zeros(n),
-        )
+    rates = (
+        -(cc * w[0] - sc * w[1]),  # obliquity
+        (sc * w[0] + cc * w[1]) / np.cos(b),  # rotation
     )
-    rates[:, 2] = wz - np.sin(b) * rates[:, 1]  # tilt rate
-    # cumulative angles (deg), trapezoid rule, then each stance resampled between its IC and TO
-    ang = np.degrees(np.concatenate((np.zeros((1, 3)), np.cumsum(0.5 * (rates[1:] + rates[:-1]), axis=0) / fs_gyr)))
-    a = (ic - offset_s) * fs_gyr
-    e = (to - offset_s) * fs_gyr
-    obl = sample_between(ang[:, 0], a, e, STANCE_POINTS)
-    rot = sample_between(ang[:, 1], a, e, STANCE_POINTS)
-    tilt = sample_between(ang[:, 2], a, e, STANCE_POINTS)
+    rates += (w[2] - np.sin(b) * rates[1],)  # tilt
+    a_pos = (ic - offset_s) * fs_gyr - first
+    e_pos = (to - offset_s) * fs_gyr - first
+    out = []
+    for r in rates:  # cumulative angle in each window (trapezoids), then resampled over the stance
+        ang = np.degrees(np.concatenate((np.zeros((len(r), 1)), np.cumsum(0.5 * (r[:, 1:] + r[:, :-1]), axis=1)), 1))
+        out.append(sample_rows(ang / fs_gyr, a_pos, e_pos, STANCE_POINTS))
+    obl, rot, tilt = out
     s = np.where(side == 0, np.nan, side)[:, None]
     q = s * obl
     return {
@@ -132,25 +115,21 @@ def pelvis_step_angles(
 
 
 def braking(acc_ap: Array, ic: Array, to: Array, fs: float) -> dict[str, Array]:
-    """Step speed loss: forward speed at IC minus the lowest forward speed during stance (Garmin's SSL idea)."""
+    """Step speed loss: forward speed at IC minus the lowest forward speed in stance (Garmin's "step speed
+    loss" idea), the time from IC to that slowest point, and the largest deceleration before it. The stance
+    is resampled to ``STANCE_POINTS`` and the fore-aft acceleration integrated by trapezoids."""
     a = lowpass(acc_ap, fs, BRAKING_CUTOFF_HZ)
     a = a - lowpass_slow(a, fs, 0.3)
-    max_len = float(np.nanmax(to - ic)) if len(ic) else 0.3
-    w, inside, pos_ic = stance_windows(a, ic, to, fs, max_len)
-    a_in = np.where(inside, w, 0.0)
-    v = np.cumsum(a_in, axis=1) / fs  # speed change since the window start (IC within one sample)
-    v = v - _interp_rows(v, pos_ic)[:, None]
-    v_masked = np.where(inside, v, np.inf)
-    k_min = np.argmin(v_masked, axis=1)
-    dv = -v_masked[np.arange(len(v)), k_min]
-    dv = np.where(np.isfinite(dv), np.maximum(dv, 0.0), np.nan)
-    cols = np.arange(w.shape[1])[None, :]
-    in_braking = inside & (cols <= k_min[:, None])
-    peak = -np.where(in_braking, w, np.inf).min(axis=1) / G0
-    duration = np.maximum(k_min - pos_ic, 0.0) / fs * 1000.0
+    w = sample_between(a, ic * fs, to * fs, STANCE_POINTS)
+    dt = ((to - ic) / (STANCE_POINTS - 1))[:, None]
+    v = np.concatenate((np.zeros((len(w), 1)), np.cumsum(0.5 * (w[:, 1:] + w[:, :-1]), axis=1) * dt), axis=1)
+    k_min = np.argmin(v, axis=1)
+    dv = np.maximum(-v[np.arange(len(v)), k_min], 0.0)
+    before = np.arange(STANCE_POINTS)[None, :] <= k_min[:, None]
+    peak = np.maximum(-np.where(before, w, np.inf).min(axis=1), 0.0) / G0
     return {
-        "braking_peak_g": np.where(np.isfinite(peak), np.maximum(peak, 0.0), np.nan),
-        "braking_duration_ms": duration,
+        "braking_peak_g": peak,
+        "braking_duration_ms": k_min * dt[:, 0] * 1000.0,
         "braking_dv_ms": dv,
     }
 
@@ -178,8 +157,12 @@ def _trapezoid_mean(x: Array) -> Array:
 
 
 def impact(acc_norm: Array, ic: Array, to: Array, fs: float) -> Array:
-    max_len = float(np.nanmax(to - ic)) if len(ic) else 0.3
-    w, inside, _ = stance_windows(acc_norm, ic, to, fs, max_len)
+    """Peak acceleration magnitude in stance (g); ``acc_norm`` keeps the full-rate peaks of each sample."""
+    first = np.floor(ic * fs).astype(int)
+    length = int(np.ceil(float(np.max(to - ic)) * fs)) + 2
+    w, valid = windows(acc_norm, first, length)
+    tt = (first[:, None] + np.arange(length)[None, :]) / fs
+    inside = valid & (tt >= ic[:, None] - 0.5 / fs) & (tt <= to[:, None] + 0.5 / fs)
     peak = np.where(inside, w, -np.inf).max(axis=1) / G0
     return np.where(np.isfinite(peak), peak, np.nan)
 

@@ -83,8 +83,8 @@ class Segment:
         for stance-level angles."""
         n = self.n // factor * factor
         fc = 0.4 * self.fs / factor
-        acc = lowpass(self.acc[:n], self.fs, fc)[::factor]
-        gyr = None if self.gyr is None else lowpass(self.gyr[:n], self.fs, fc)[::factor]
+        acc = lowpass(self.acc[:n], self.fs, fc)[::factor].copy()  # copy: let the full-rate result go
+        gyr = None if self.gyr is None else lowpass(self.gyr[:n], self.fs, fc)[::factor].copy()
         filled = self.filled[:n].reshape(-1, factor).any(axis=1)
         peak = self.acc_peak[:n].reshape(-1, factor).max(axis=1)
         return Segment(self.t0, self.fs / factor, acc, gyr, filled, peak, self.gyr, self.acc_peak, self.fs, self.t0)
@@ -200,6 +200,19 @@ def sample_between(x: Array, start: Array, stop: Array, k: int) -> Array:
     f = np.clip(pos - i1, 0.0, 1.0)
     p0, p1 = x[np.clip(i1 - 1, 0, n - 1)], x[i1]
     p2, p3 = x[np.clip(i1 + 1, 0, n - 1)], x[np.clip(i1 + 2, 0, n - 1)]
+    return p1 + 0.5 * f * (p2 - p0 + f * (2 * p0 - 5 * p1 + 4 * p2 - p3 + f * (3 * (p1 - p2) + p3 - p0)))
+
+
+def sample_rows(w: Array, start: Array, stop: Array, k: int) -> Array:
+    """Like :func:`sample_between`, but row i of ``w`` (a 2-D array of windows) is sampled between its own
+    fractional column positions ``start[i]`` and ``stop[i]``."""
+    pos = start[:, None] + (stop - start)[:, None] * np.linspace(0.0, 1.0, k)[None, :]
+    m = w.shape[1]
+    i1 = np.clip(np.floor(pos).astype(np.intp), 0, m - 1)
+    f = np.clip(pos - i1, 0.0, 1.0)
+    rows = np.arange(len(w))[:, None]
+    p0, p1 = w[rows, np.clip(i1 - 1, 0, m - 1)], w[rows, i1]
+    p2, p3 = w[rows, np.clip(i1 + 1, 0, m - 1)], w[rows, np.clip(i1 + 2, 0, m - 1)]
     return p1 + 0.5 * f * (p2 - p0 + f * (2 * p0 - 5 * p1 + 4 * p2 - p3 + f * (3 * (p1 - p2) + p3 - p0)))
 
 

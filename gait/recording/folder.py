@@ -1,7 +1,10 @@
-"""Recording folders on disk: ``meta.json`` + one Parquet file per stream (+ ``<stream>.log`` while writing).
+"""Recording folders on disk: ``meta.json`` + one Arrow IPC ("Feather v2") file per stream (+ ``<stream>.log``
+while writing).
 
-Reading prefers the compacted Parquet file; when only the crash log exists (the recorder was killed), the
-samples are recovered from it and the recording is marked ``recovered``.
+Arrow IPC is a columnar file that loads without decoding work (an hour at 208 Hz in ~20 ms, lz4-compressed
+to ~20 MiB) and is read by pandas, R and most data tools. Reading prefers the compacted file; when only the
+crash log exists (the recorder was killed), the samples are recovered from it and the recording is marked
+``recovered``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.feather as feather
 
 from gait.errors import RecordingError
 from gait.recording.log import read_log
@@ -27,8 +30,8 @@ def is_recording_folder(path: Path) -> bool:
     return path.is_dir() and (path / "meta.json").is_file()
 
 
-def write_parquet(path: Path, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None) -> None:
-    """Write one IMU stream: float64 time, float32 channels, zstd-compressed, atomically."""
+def write_samples(path: Path, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None) -> None:
+    """Write one IMU stream: float64 time, float32 channels, lz4-compressed Arrow IPC, atomically."""
     cols = {"t_s": pa.array(np.asarray(t, dtype=np.float64))}
     for j, axis in enumerate("xyz"):
         cols[f"acc_{axis}_ms2"] = pa.array(np.asarray(acc[:, j], dtype=np.float32))
@@ -36,30 +39,32 @@ def write_parquet(path: Path, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | 
         for j, axis in enumerate("xyz"):
             cols[f"gyr_{axis}_rads"] = pa.array(np.asarray(gyr[:, j], dtype=np.float32))
     tmp = path.with_suffix(path.suffix + ".tmp")
-    pq.write_table(pa.table(cols), tmp, compression="zstd", row_group_size=1 << 20)
+    feather.write_feather(pa.table(cols), tmp, compression="lz4")
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
-def read_parquet(path: Path) -> ImuData:
+def read_samples(path: Path) -> ImuData:
     try:
-        table = pq.read_table(path)
+        table = feather.read_table(path)
     except (OSError, pa.ArrowInvalid) as exc:
         raise RecordingError(f"{path}: cannot read samples ({str(exc).splitlines()[0]})") from None
     names = set(table.column_names)
     need = {"t_s", "acc_x_ms2", "acc_y_ms2", "acc_z_ms2"}
     if not need <= names:
         raise RecordingError(f"{path}: missing columns {sorted(need - names)}")
+    n = table.num_rows
 
-    def col(name: str) -> np.ndarray:
-        return table.column(name).to_numpy().astype(np.float64, copy=False)
+    def block(prefix: str, unit: str) -> np.ndarray:
+        out = np.empty((n, 3))
+        for j, axis in enumerate("xyz"):  # one column at a time into place: no intermediate copies
+            out[:, j] = table.column(f"{prefix}_{axis}_{unit}").to_numpy()
+        return out
 
-    t = col("t_s")
-    acc = np.column_stack([col(f"acc_{a}_ms2") for a in "xyz"])
-    gyr = None
-    if {"gyr_x_rads", "gyr_y_rads", "gyr_z_rads"} <= names:
-        gyr = np.column_stack([col(f"gyr_{a}_rads") for a in "xyz"])
+    t = table.column("t_s").to_numpy().astype(np.float64)
+    acc = block("acc", "ms2")
+    gyr = block("gyr", "rads") if {"gyr_x_rads", "gyr_y_rads", "gyr_z_rads"} <= names else None
     return ImuData(t=t, acc=acc, gyr=gyr)
 
 
@@ -77,7 +82,7 @@ def save(recording: Recording, folder: Path | str, overwrite: bool = False) -> P
         has_gyro=imu.has_gyro,
         channels=IMU_CHANNELS if imu.has_gyro else IMU_CHANNELS[:4],
     )
-    write_parquet(folder / stream.file, imu.t, imu.acc, imu.gyr)
+    write_samples(folder / stream.file, imu.t, imu.acc, imu.gyr)
     write_meta(folder, recording.meta.replace(streams=(stream,), complete=True))
     return folder
 
@@ -108,7 +113,7 @@ def load_folder(folder: Path | str) -> Recording:
     recovered = False
     notes: list[str] = []
     if data_path.exists():
-        imu = read_parquet(data_path)
+        imu = read_samples(data_path)
     elif log_path.exists():
         contents = read_log(log_path)
         recovered = True
@@ -131,7 +136,7 @@ def load_folder(folder: Path | str) -> Recording:
 
 
 def recover(folder: Path | str) -> Recording:
-    """Compact a crashed recording: rebuild the Parquet file from the log, mark it complete, drop the log."""
+    """Compact a crashed recording: rebuild the sample file from the log, mark it complete, drop the log."""
     folder = Path(folder)
     rec = load_folder(folder)
     if not rec.recovered:

@@ -73,11 +73,11 @@ class SubjectInfo:
 
 @dataclass(frozen=True)
 class StreamInfo:
-    """One sample stream stored in ``file`` (Parquet, columns ``channels``)."""
+    """One sample stream stored in ``file`` (Arrow IPC, columns ``channels``)."""
 
     name: str = "imu"
     kind: str = "imu"
-    file: str = "imu.parquet"
+    file: str = "imu.arrow"
     rate_hz: float = 0.0  # nominal rate; actual timestamps are authoritative
     channels: tuple[str, ...] = IMU_CHANNELS
     frame: str = "sensor"  # samples are in the sensor's own axes; gait aligns them to the body itself

@@ -2,7 +2,7 @@
 
 Samples go to an append-only checksummed log (``imu.log``), flushed and fsync'ed at least every
 ``flush_interval_s`` (default 1 s); gaps go to ``events.jsonl`` immediately. ``close()`` compacts the log to
-Parquet and marks ``meta.json`` complete. After ``kill -9`` the folder still loads (from the log) with at most
+Arrow IPC and marks ``meta.json`` complete. After ``kill -9`` the folder still loads (from the log) with at most
 the last flush interval missing, and ``gait recover`` compacts it.
 """
 
@@ -115,7 +115,7 @@ class RecordingWriter:
         self.n_samples += len(t)
 
     def close(self) -> Path:
-        """Flush, compact the log into Parquet, mark the recording complete. Safe to call twice."""
+        """Flush, compact the log into the columnar file, mark the recording complete. Safe to call twice."""
         if self.closed:
             return self.folder
         self.flush()
