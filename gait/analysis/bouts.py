@@ -21,7 +21,7 @@ STILL, OTHER, WALK, RUN = 0, 1, 2, 3
 ACTIVITY_NAMES = {STILL: "still", OTHER: "other", WALK: "walk", RUN: "run"}
 
 WINDOW_S = 2.5
-HOP_S = 0.5
+HOP_S = 1.0
 FREE_FALL_G = 0.3  # below this vertical specific force the body is (nearly) in flight
 MIN_FLIGHT_FRACTION = 0.08  # running spends ~20-45 % of the time in flight; walking none
 STILL_STD_G = 0.025

@@ -89,28 +89,37 @@ def pelvis_step_angles(
     pos = np.clip(t_win * fs, 0, len(tilt_deg) - 1.001)
     i0 = pos.astype(np.intp)
     frac = pos - i0
+    # tilt and obliquity relative to the mean posture stay within ~+-15 deg: second-order small angles
     c = np.radians(tilt_deg[i0] + frac * (tilt_deg[i0 + 1] - tilt_deg[i0]))
-    b = -np.radians(obl_deg[i0] + frac * (obl_deg[i0 + 1] - obl_deg[i0]))
-    cc, sc = np.cos(c), np.sin(c)
-    rates = (
-        -(cc * w[0] - sc * w[1]),  # obliquity
-        (sc * w[0] + cc * w[1]) / np.cos(b),  # rotation
-    )
-    rates += (w[2] - np.sin(b) * rates[1],)  # tilt
+    b = np.radians(obl_deg[i0] + frac * (obl_deg[i0 + 1] - obl_deg[i0]))
+    cc, sc = 1.0 - 0.5 * c * c, c * (1.0 - c * c / 6.0)
+    d_obl = -(cc * w[0] - sc * w[1])
+    d_rot = (sc * w[0] + cc * w[1]) * (1.0 + 0.5 * b * b)  # / cos(obliquity)
+    d_tilt = w[2] + b * d_rot  # - sin(-obliquity) * rotation'
     a_pos = (ic - offset_s) * fs_gyr - first
     e_pos = (to - offset_s) * fs_gyr - first
-    out = []
-    for r in rates:  # cumulative angle in each window (trapezoids), then resampled over the stance
-        ang = np.degrees(np.concatenate((np.zeros((len(r), 1)), np.cumsum(0.5 * (r[:, 1:] + r[:, :-1]), axis=1)), 1))
-        out.append(sample_rows(ang / fs_gyr, a_pos, e_pos, STANCE_POINTS))
-    obl, rot, tilt = out
+    inside = (np.arange(length)[None, :] >= np.floor(a_pos)[:, None]) & (
+        np.arange(length)[None, :] <= np.ceil(e_pos)[:, None]
+    )
+
+    def integral(rate: Array) -> Array:  # cumulative angle in each window (deg), trapezoids
+        cum = np.cumsum(0.5 * (rate[:, 1:] + rate[:, :-1]), axis=1)
+        return np.degrees(np.concatenate((np.zeros((len(rate), 1)), cum), axis=1) / fs_gyr)
+
+    def masked_range(x: Array) -> Array:
+        return np.where(inside, x, -np.inf).max(axis=1) - np.where(inside, x, np.inf).min(axis=1)
+
+    # obliquity: resampled between the exact IC and TO (the drop is read from IC); the other ranges directly
+    obl = sample_rows(integral(d_obl), a_pos, e_pos, STANCE_POINTS)
+    rot_range = masked_range(integral(d_rot))
+    tilt_range = masked_range(integral(d_tilt))
     s = np.where(side == 0, np.nan, side)[:, None]
     q = s * obl
     return {
         "pelvic_drop_deg": np.max(q, axis=1) - q[:, 0],
         "pelvic_obliquity_range_deg": obl.max(axis=1) - obl.min(axis=1),
-        "pelvic_tilt_range_deg": tilt.max(axis=1) - tilt.min(axis=1),
-        "pelvic_rotation_range_deg": rot.max(axis=1) - rot.min(axis=1),
+        "pelvic_tilt_range_deg": tilt_range,
+        "pelvic_rotation_range_deg": rot_range,
     }
 
 

@@ -36,10 +36,10 @@ def lowpass(x: Array, fs: float, fc: float, order: int = 4, axis: int = 0) -> Ar
 def lowpass_slow(x: Array, fs: float, fc: float) -> Array:
     """Zero-phase low-pass for very low cut-offs (< 1 Hz) on long signals, at a fraction of the cost.
 
-    Block means bring the signal to ~40x the cut-off (a boxcar that also rejects what could alias), the
+    Block means bring the signal to ~16x the cut-off (a boxcar that also rejects what could alias), the
     Butterworth runs there, and linear interpolation brings it back to every sample.
     """
-    k = int(fs // (40.0 * fc))
+    k = int(fs // (16.0 * fc))
     n = x.shape[0]
     if k < 4 or n < 20 * k:
         return lowpass(x, fs, fc)
