@@ -388,15 +388,15 @@ def side_votes(
 ) -> Array:
     """Per-step vote for "right foot" (positive), standardised within running and within walking steps.
 
-    ``ic`` and ``end`` are sample positions bounding the window read: the stance for running steps, the
-    first half of the step for walking steps. Votes (each + for a right step):
+    ``ic`` and ``end`` are sample positions bounding the window read: the stance for running steps, the whole
+    step for walking steps. Votes (each + for a right step):
 
     * running: the sacrum accelerates towards the stance side (it sits above the hips and the pelvis rolls
       over the stance hip); with a gyroscope also the stance side of the pelvis is higher in the first half
       of stance and turned backwards over the stance (treadmill motion capture, RBDS);
-    * walking: the lower trunk accelerates towards the other side (the body vaults over a foot placed
-      lateral to it), and with a gyroscope the stance side of the pelvis is still turning forwards through
-      the first half of the step (its forward rotation peaks after initial contact; Mobilise-D lab data).
+    * walking: over the step the lower trunk accelerates towards the other side (the body vaults over a foot
+      placed lateral to it), and, a weaker cue, the stance side of the pelvis is still turning forwards
+      through the first half of the step (its forward rotation peaks after initial contact; Mobilise-D data).
     """
     n = len(acc_ml)
     a = np.clip(np.round(ic).astype(int), 0, n - 1)
@@ -423,9 +423,9 @@ def side_votes(
         votes[running] = v
     if walking.any():
         v = -_standardise(ml[walking])
-        if rotation_deg is not None:
-            d_rot = rotation_deg[np.minimum(b, n - 1)] - rotation_deg[a]
-            v = v + _standardise(d_rot[walking])
+        if rotation_deg is not None:  # a weaker cue: half weight
+            half = np.minimum(a + np.maximum((b - a) // 2, 1), n - 1)
+            v = v + 0.5 * _standardise((rotation_deg[half] - rotation_deg[a])[walking])
         votes[walking] = v
     return votes
 
@@ -436,7 +436,28 @@ def _standardise(v: Array) -> Array:
 
 
 def label_sides(ic_s: Array, votes: Array, bout_id: Array) -> SideLabels:
-    """Chain regular steps (allowing a missed step), label each chain by its alternating vote sum."""
+    """Chain steps (allowing slow and missed steps), label each chain by its alternating vote sum.
+
+    A contact that follows the previous one after less than 0.6 of the local step time is taken as a spurious
+    extra (a stumble, a shuffle, a double detection): it is labelled unknown and the chain runs past it, so
+    it cannot shift the alternation of the steps after it.
+    """
+    n = len(ic_s)
+    if n > 2:
+        dt = np.diff(ic_s)
+        med = _running_median(dt, 9)
+        extra = np.concatenate(([False], (dt < 0.6 * med) & (bout_id[1:] == bout_id[:-1])))
+        if extra.any():
+            kept = _label_chains(ic_s[~extra], votes[~extra], bout_id[~extra])
+            side = np.zeros(n, int)
+            conf = np.zeros(n)
+            chain = np.full(n, -1)
+            side[~extra], conf[~extra], chain[~extra] = kept.side, kept.confidence, kept.chain
+            return SideLabels(side, conf, votes, chain)
+    return _label_chains(ic_s, votes, bout_id)
+
+
+def _label_chains(ic_s: Array, votes: Array, bout_id: Array) -> SideLabels:
     n = len(ic_s)
     side = np.zeros(n, int)
     conf = np.zeros(n)
@@ -444,11 +465,13 @@ def label_sides(ic_s: Array, votes: Array, bout_id: Array) -> SideLabels:
     if n == 0:
         return SideLabels(side, conf, votes, chain)
     dt = np.diff(ic_s)
-    # local step time: running median of neighbouring intervals
+    # local step time: running median of neighbouring intervals. An interval up to 1.6 steps is one (slow,
+    # irregular) step; ~2 or ~3 steps mean missed steps (gaps); beyond that, or a new bout, breaks the chain
+    # (after a pause either foot may lead).
     med = _running_median(dt, 9) if len(dt) else dt
     ratio = dt / np.where(med > 0, med, np.nan)
-    k = np.round(ratio)
-    regular = (np.abs(ratio - k) < 0.3) & (k >= 1) & (k <= 3) & (bout_id[1:] == bout_id[:-1])
+    k = np.digitize(ratio, [0.6, 1.6, 2.6, 3.5])  # 0: too short (an extra step), 1-3 steps, 4: too long
+    regular = (k >= 1) & (k <= 3) & (bout_id[1:] == bout_id[:-1])
     breaks = np.flatnonzero(~regular) + 1
     starts = np.concatenate(([0], breaks))
     stops = np.concatenate((breaks, [n]))

@@ -199,8 +199,9 @@ def _analyze_segment(seg: Segment, labels: Array, mounting: Mounting, fs: float)
     regular = np.abs(step_time / local - 1.0) < 0.25
     step_time = np.where(regular, step_time, np.nan)
 
-    half_step = np.where(np.isfinite(step_time), 0.5 * step_time, 0.25)
-    read_end = np.where(is_run, to, ic + half_step)
+    raw_step = np.where(same_bout, next_ic - ic, np.nan)
+    walk_end = ic + np.where(np.isfinite(raw_step) & (raw_step < 1.5), raw_step, 0.5)
+    read_end = np.where(is_run, to, walk_end)
     votes = side_votes(ic * fs, read_end * fs, is_run, fs, kin.obliquity_deg, kin.rotation_deg, acc_level[:, 2])
     sides = label_sides(ic, votes, bout_id)
 

@@ -92,20 +92,37 @@ def _median(x: pd.Series | np.ndarray) -> float | None:
 
 
 def cadence_from_steps(steps: pd.DataFrame) -> float | None:
-    """Steps per minute over the regular steps: 60 / their mean step time (irregular steps, gaps and
-    missed steps carry NaN step times and are left out). Running steps are timed by mid-stance, where the
-    fitted contact is best determined, walking steps by initial contact."""
-    if not len(steps):
+    """Steps per minute: the least-squares step period (step time against step number), pooled over bouts.
+
+    Step numbers continue across a missed step or a gap (an interval of about two or three steps counts as
+    that many), so one regression spans each whole bout and single-step timing noise averages out.
+    Low-confidence steps are left out as points without breaking the count. Running steps are timed at
+    mid-stance, where the fitted contact is best determined, walking steps at initial contact.
+    """
+    if len(steps) < 3:
         return None
-    mid = steps["ic_s"].to_numpy()
+    times = steps["ic_s"].to_numpy()
     if steps["to_s"].notna().all():
-        mid = 0.5 * (mid + steps["to_s"].to_numpy())
-    dt = np.diff(mid)
-    low = steps["low_confidence"].to_numpy(bool)
+        times = 0.5 * (times + steps["to_s"].to_numpy())
+    use = ~steps["low_confidence"].to_numpy(bool)
     bout = steps["bout"].to_numpy()
-    regular = np.isfinite(steps["step_time_s"].to_numpy()[:-1]) & ~low[:-1] & ~low[1:] & (bout[1:] == bout[:-1])
-    x = dt[regular & (dt > 0)]
-    return 60.0 / float(x.mean()) if len(x) else None
+    dt = np.diff(times)
+    local = pd.Series(dt).rolling(9, center=True, min_periods=1).median().to_numpy()
+    ratio = dt / np.where(local > 0, local, np.nan)
+    k = np.rint(ratio)
+    link = (bout[1:] == bout[:-1]) & (k >= 1) & (k <= 3) & (np.abs(ratio - k) < 0.35)
+    number = np.concatenate(([0.0], np.cumsum(np.where(link, k, 0.0))))
+    chain = np.concatenate(([0], np.cumsum(~link)))
+    num = den = 0.0
+    for c in np.unique(chain):
+        sel = (chain == c) & use
+        if sel.sum() < 3:
+            continue
+        n_c = number[sel] - number[sel].mean()
+        t_c = times[sel] - times[sel].mean()
+        num += float(n_c @ t_c)
+        den += float(n_c @ n_c)
+    return 60.0 * den / num if num > 0 else None
 
 
 def summarise(steps: pd.DataFrame, duration_s: float, activity_s: dict[str, float]) -> RunSummary:

@@ -145,3 +145,23 @@ def recover(args: argparse.Namespace) -> int:
     rec = recover_folder(args.path)
     print(f"{args.path}: complete, {rec.imu.n} samples ({rec.imu.duration_s:.1f} s)")
     return 0
+
+
+def validate(args: argparse.Namespace) -> int:
+    from gait.validation.datasets import lab_data_dir
+    from gait.validation.report import markdown, summary_lines
+    from gait.validation.run import run_validation
+
+    root = Path(args.data) if args.data else lab_data_dir()
+    if root is None or not root.is_dir():
+        raise RecordingError(
+            f"{args.data or '../shared/data'}: lab data folder not found (use --data or GAIT_LAB_DATA)"
+        )
+    bar = tqdm(desc="validating", unit="analysis", file=sys.stderr, disable=None)
+    result = run_validation(root, quick=args.quick, progress=lambda msg: bar.update(1))
+    bar.close()
+    print("\n".join(summary_lines(result)))
+    if args.out:
+        Path(args.out).write_text(markdown(result) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 0 if result.passed else 1

@@ -113,6 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.info)
 
     p = sub.add_parser(
+        "validate",
+        help="measure accuracy against the lab references and the simulator",
+        description="Run the analysis over every reference data set in ../shared/data (or --data) and a simulator "
+        "grid, under 24 axis-aligned mountings, random tilts, resampling, noise and dropouts; print the figures "
+        "per target and write a markdown report. Exits non-zero when a target is missed.",
+    )
+    p.add_argument("--data", default=None, help="folder of lab data sets (default: $GAIT_LAB_DATA or ../shared/data)")
+    p.add_argument("--out", default=None, help="write the markdown report here (e.g. docs/accuracy.md)")
+    p.add_argument("--quick", action="store_true", help="fewer mountings and simulator cases (for a fast look)")
+    p.set_defaults(func=commands.validate)
+
+    p = sub.add_parser(
         "recover",
         help="compact a recording that was not closed cleanly (after a crash)",
         description="Rebuild a recording's sample file from its crash log and mark it complete.",
