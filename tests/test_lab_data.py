@@ -56,9 +56,9 @@ def test_alcantara_real_two_axis_accelerometer(lab_root):
     errors = []
     for trial in alcantara_trials(lab_root):
         res = gait.analyze(trial.recording)
-        # the reference cadence by the same definition (least-squares step period) from the force-plate contacts
+        # the reference cadence by the same definition (least-squares step period) from the force-plate contacts;
+        # trials.csv gives 60 / median step time, which on 13-17 contacts differs from it by up to 1.8 spm
         ref_cadence = reference_cadence(trial.steps["ic_s"].to_numpy())
-        assert abs(ref_cadence - trial.cadence_spm) < 1.5  # trials.csv: 60 / median step time
         assert abs(res.summary.cadence_spm - ref_cadence) <= 1.5, f"{trial.name}: cadence"
         idx, ok = match_steps(res.steps, trial.steps["ic_s"].to_numpy())
         assert ok.mean() >= 0.9
