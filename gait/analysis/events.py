@@ -38,7 +38,8 @@ FIT_MARGIN_S = 0.12  # flight on either side of the contact included in the fit
 IMPACT_PEAK_S, IMPACT_WIDTH_S = 0.025, 0.008  # heel-strike impact: a narrow peak ~25 ms after contact
 TAIL_FRACTION = 0.10  # toe-off is read where the descent reaches this fraction of the fitted height
 MAX_TAIL_S = 0.08  # ... at most this long after the fitted half sine ends
-IMPACT_EVIDENCE_G = 0.3  # median early-stance dip (g) that indicates heel-strike transients
+IMPACT_WINDOW_S = 0.08  # heel-strike transients are looked for from 10 ms before to 70 ms after contact
+IMPACT_EVIDENCE_G = 0.2  # median early-stance dip (g) that indicates heel-strike transients
 MIN_CONTACT_S, MAX_CONTACT_S = 0.09, 0.45
 WALK_STEP_S = (0.33, 1.1)  # 55-180 steps/min
 MIN_WALK_STEPS = 4
@@ -175,10 +176,10 @@ def _templates(fc: float) -> _Templates:
 
 
 def has_impacts(norm_g: Array, fs: float, ic: Array, tc: Array) -> bool:
-    """Heel-strike transients present? In early stance the full-rate acceleration magnitude (``norm_g``,
-    g, rate ``fs``) of a rearfoot striker peaks, dips, then rises to the main peak; a forefoot landing (or
-    a band-limited signal) rises without a dip. The evidence is the median depth of that early dip (g)."""
-    length = max(3, int(0.45 * float(np.median(tc)) * fs))
+    """Heel-strike transients present? Just after contact the full-rate acceleration magnitude (``norm_g``,
+    g, rate ``fs``) of a rearfoot striker spikes and dips before rising to the main peak; a forefoot landing
+    (or a band-limited signal) rises without a dip. The evidence is the median depth of that early dip (g)."""
+    length = max(5, int(IMPACT_WINDOW_S * fs)) + 1
     start = np.round((ic - 0.01) * fs).astype(int)
     w, valid = windows(norm_g, start, length)
     w = np.where(valid, w, np.nan)

@@ -126,6 +126,10 @@ def markdown(v: Validation) -> str:
         "",
         "## Per data set (as recorded)",
         "",
+        "Left/right accuracy counts the labels gait is confident about (side confidence >= 0.6): only those feed "
+        "per-side values; the others are flagged in the step table. The share labelled confidently is given beside "
+        "it.",
+        "",
     ]
     for label, df in iter_dataset_tables(v):
         out += [f"### {label}", "", markdown_table(df), ""]
