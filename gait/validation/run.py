@@ -572,7 +572,9 @@ def simulator_grid(quick: bool = False) -> pd.DataFrame:
             {
                 "case": f"{cfg.cadence_spm:.0f} spm, {cfg.rate_hz:g} Hz, {cfg.mounting}, impact {cfg.impact_g:g} g",
                 "cadence err (spm)": res.summary.cadence_spm - t["cadence_spm"],
-                "IC median abs. err (ms)": float(np.median(np.abs(est["ic_s"].to_numpy() - truth["ic_s"].to_numpy()[ok])))
+                "IC median abs. err (ms)": float(
+                    np.median(np.abs(est["ic_s"].to_numpy() - truth["ic_s"].to_numpy()[ok]))
+                )
                 * 1000,
                 "CT MAE (ms)": float(
                     np.mean(np.abs(est["contact_time_ms"].to_numpy() - truth["contact_time_ms"].to_numpy()[ok]))
