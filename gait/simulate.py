@@ -88,6 +88,8 @@ class SimConfig:
     dropout_mean_s: float = 0.2
     gyro: bool = True
     seed: int = 0
+    runner_id: str = "synthetic-runner"  # the recording's subject id (whose history the run belongs to)
+    start_utc: str | None = None  # wall-clock start written to meta.json, e.g. "2026-10-05T07:30:00Z"
 
     def validate(self) -> None:
         if not MIN_RATE_HZ <= self.rate_hz <= MAX_RATE_HZ:
@@ -428,7 +430,8 @@ def simulate(cfg: SimConfig) -> SimResult:
         title=f"simulated run {cfg.cadence_spm:.0f} spm, drop L/R {cfg.drop_left_deg:g}/{cfg.drop_right_deg:g} deg",
         device=DeviceInfo(name="gait simulator", model="synthetic sacral IMU", manufacturer="gait", emulated=True),
         placement="sacrum",
-        subject=SubjectInfo(id="synthetic-runner"),
+        subject=SubjectInfo(id=cfg.runner_id),
+        start_utc=cfg.start_utc,
         source="simulator",
         source_detail=json.dumps(_config_dict(cfg)),
         synthetic=True,

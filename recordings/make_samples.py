@@ -1,6 +1,10 @@
 """Regenerate the bundled sample recordings (all made by gait's simulator, none from a person).
 
 python recordings/make_samples.py [--out recordings]
+
+``history_demo/`` is five weeks of one synthetic runner ("demo-runner"), shortened to 3-minute runs (7 minutes
+for the last) to keep the repository small: steady for four weeks, then a week with a third, longer run in which
+right-stance pelvic drop is higher and grows. Analysing the folder builds the runner's baseline and weekly load.
 """
 
 from __future__ import annotations
@@ -48,6 +52,48 @@ SAMPLES = {
         seed=3,
     ),
 }
+HISTORY_DAYS = (
+    "2026-10-20",
+    "2026-10-24",
+    "2026-10-27",
+    "2026-10-31",
+    "2026-11-03",
+    "2026-11-07",
+    "2026-11-10",
+    "2026-11-14",
+    "2026-11-17",
+    "2026-11-19",
+)
+
+
+def history_demo() -> dict[str, SimConfig]:
+    """The demo runner's runs by folder name (dated, so they sort and store in order)."""
+    runs = {}
+    for i, day in enumerate(HISTORY_DAYS):
+        runs[f"{day}_easy"] = SimConfig(
+            segments=(("stand", 3.0), ("run", 180.0), ("stand", 2.0)),
+            rate_hz=52,
+            cadence_spm=169 + (i % 3) - 1,
+            drop_left_deg=4.8 + 0.2 * ((i * 7) % 3 - 1),
+            drop_right_deg=5.0 + 0.2 * ((i * 5) % 3 - 1),
+            runner_id="demo-runner",
+            start_utc=f"{day}T07:30:00Z",
+            seed=100 + i,
+        )
+    runs["2026-11-21_long"] = SimConfig(
+        segments=(("stand", 3.0), ("run", 420.0), ("stand", 2.0)),
+        rate_hz=52,
+        cadence_spm=169,
+        drop_left_deg=4.8,
+        drop_right_deg=6.5,
+        drop_drift_right_deg=2.6,
+        runner_id="demo-runner",
+        start_utc="2026-11-21T08:00:00Z",
+        seed=120,
+    )
+    return runs
+
+
 CSV_SAMPLE = SimConfig(
     segments=(("stand", 3.0), ("run", 120.0), ("stand", 2.0)),
     rate_hz=100,
@@ -69,6 +115,12 @@ def main() -> None:
         result = simulate(cfg)
         write(result, folder)
         print(f"wrote {folder}")
+    demo = args.out / "history_demo"
+    if demo.exists():
+        shutil.rmtree(demo)
+    for name, cfg in history_demo().items():
+        write(simulate(cfg), demo / name)
+    print(f"wrote {demo} ({len(HISTORY_DAYS) + 1} runs of demo-runner)")
     result = simulate(CSV_SAMPLE)
     imu = result.recording.imu
     df = pd.DataFrame({"time_s": imu.t, "acc_x": imu.acc[:, 0], "acc_y": imu.acc[:, 1], "acc_z": imu.acc[:, 2]})

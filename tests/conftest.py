@@ -14,6 +14,14 @@ from gait.validation.datasets import lab_data_dir
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def private_gait_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own run store: nothing is read from or written to the user's real history."""
+    home = tmp_path_factory.mktemp("gait_home")
+    monkeypatch.setenv("GAIT_HOME", str(home))
+    return home
+
+
 @pytest.fixture(scope="session")
 def lab_root() -> Path:
     root = lab_data_dir()

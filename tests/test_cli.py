@@ -46,7 +46,7 @@ def test_analyze_all_bundled_recordings_as_text():
         "phone_belt_acc_only",
     ):
         assert name in out.stdout or "simulated run" in out.stdout
-    assert out.stdout.count("Cadence") == 4
+    assert out.stdout.count("  Cadence       ") == 4 and out.stdout.count("  Findings      ") == 4
     assert "not a diagnosis" in out.stdout
 
 
@@ -111,6 +111,10 @@ def test_steps_csv_for_many_recordings_goes_to_a_folder(tmp_path: Path):
         (["analyze", "/no/such/place"], "no such file or folder"),
         (["info", str(REPO / "pyproject.toml")], "unsupported file type"),
         (["simulate", "--out", "x", "--rate", "5"], "outside 50-833 Hz"),
+        (["history", "--runner", "nobody"], "no runs stored for runner 'nobody'"),
+        (["history", "--store", str(REPO / "pyproject.toml" / "x.sqlite")], "cannot open the run store"),
+        (["report", "/no/such/place"], "no such file or folder"),
+        (["analyze", str(RECORDINGS), "--distance-km", "5"], "--distance-km applies to one recording"),
     ],
 )
 def test_errors_are_one_line_without_traceback(args, message):
@@ -139,7 +143,7 @@ def test_simulate_import_info_and_recover(tmp_path: Path):
 
 
 def test_every_subcommand_has_help():
-    for cmd in ("analyze", "simulate", "import", "info", "recover"):
+    for cmd in ("analyze", "simulate", "import", "info", "recover", "history", "report", "mechanisms", "validate"):
         out = run(cmd, "--help")
         assert out.returncode == 0 and "usage: gait" in out.stdout
 
@@ -148,3 +152,50 @@ def test_console_script_is_installed():
     exe = Path(sys.executable).parent / "gait"
     out = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("gait ")
+
+
+def test_analyze_stores_runs_and_history_shows_baseline_and_weekly_load(capsys, private_gait_home: Path):
+    """The bundled five-week history of a simulated runner: steady runs, then a week of more running whose last
+    run has more right-stance drop (6.5 deg + 2.6 deg of fatigue drift vs 5.0 deg before)."""
+    demo = RECORDINGS / "history_demo"
+    assert main(["analyze", str(demo), "--format", "json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert len(runs) == 11 and all("findings" in r for r in runs)
+    assert [r["run_day"] for r in runs] == sorted(r["run_day"] for r in runs)  # judged oldest first
+    assert runs[2]["baseline"]["status"] == "building" and runs[3]["baseline"]["n_runs"] == 3
+    steady = [{f["id"] for f in r["findings"] if f["severity"] in ("act", "watch")} for r in runs[:-1]]
+    assert steady == [set()] * 10
+    last = {f["id"]: f for f in runs[-1]["findings"]}
+    assert last["gluteus_medius_pelvic_drop.right"]["severity"] == "act"
+    assert "vs your baseline" in last["gluteus_medius_pelvic_drop.right"]["evidence"]
+    assert last["drop_fatigue_drift.right"]["severity"] == "watch"
+    assert last["training_load_spike"]["severity"] == "watch"
+    assert runs[-1]["weekly_load"][-1]["spike"] and runs[-1]["weekly_load"][-1]["runs"] == 3
+    assert (private_gait_home / "gait.sqlite").exists()
+
+    assert main(["history", "--format", "json"]) == 0
+    h = json.loads(capsys.readouterr().out)
+    assert h["runner"] == "demo-runner" and h["n_runs"] == 11
+    assert [w["spike"] for w in h["weekly_load"]] == [False] * 4 + [True]
+    assert h["weekly_load"][-1]["running_min"] == pytest.approx(2 * 3 + 7, abs=0.3)
+    assert h["baseline"]["n_runs"] == 10
+    assert main(["history"]) == 0
+    text = capsys.readouterr().out
+    assert "more than 30 % up" in text and "2026-11-21_long" in text and "Baseline      ready" in text
+
+
+def test_no_save_leaves_the_history_untouched(capsys):
+    assert main(["analyze", str(RECORDINGS / "easy_run_208hz"), "--no-save"]) == 0
+    assert "Findings" in capsys.readouterr().out
+    assert main(["history"]) == 0
+    assert "No runs stored yet" in capsys.readouterr().out
+
+
+def test_report_is_a_standalone_html_file(tmp_path: Path):
+    out = tmp_path / "r.html"
+    assert main(["report", str(RECORDINGS / "fatigue_10min_104hz"), "--out", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert html.count("<svg") >= 4 and "Pelvic drop grew through the run" in html
+    assert "Not a diagnosis" in html and "grinding" in html.lower()
+    assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in html and "src=" not in html and "<link" not in html

@@ -150,6 +150,11 @@ class RunAnalysis:
     bouts: pd.DataFrame
     quality: Quality
     mounting: Mounting
+    #: filled by ``gait.analyze`` (the insights layer), which judges the run against the runner's history;
+    #: ``None`` when only the movement analysis ran. Kept as plain objects so analysis never imports insights.
+    findings: tuple[Any, ...] | None = None
+    #: what the findings were judged against (runner, baseline, weekly load, red flags), JSON-ready
+    context: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object (schema ``gait.analysis/1``)."""
@@ -206,6 +211,9 @@ class RunAnalysis:
             "recovered": q.recovered,
             "excluded_steps": q.excluded_steps,
         }
+        if self.findings is not None:
+            d["findings"] = [f.to_dict() for f in self.findings]
+            d.update(self.context or {})
         d["disclaimer"] = DISCLAIMER
         return d
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from gait.analysis import analyze as run_analysis
-from gait.cli.report_text import format_text
 from gait.errors import GaitError, RecordingError
 from gait.recording import find_recordings, load, read_csv, save
 from gait.recording import recover as recover_folder
+from gait.store import RunStore, StoreError
+
+# The analysis stack (scipy) is imported inside the commands that need it, so errors and light commands are quick.
 
 
 def _csv_options(args: argparse.Namespace) -> dict[str, str]:
@@ -25,6 +26,17 @@ def _csv_options(args: argparse.Namespace) -> dict[str, str]:
     return opts
 
 
+def _open_store(args: argparse.Namespace, required: bool) -> RunStore | None:
+    """The run store; for analysis a store that cannot be opened is a warning (results still print)."""
+    try:
+        return RunStore(args.store)
+    except StoreError as exc:
+        if required:
+            raise
+        print(f"gait: warning: {exc}; analysing without run history", file=sys.stderr)
+        return None
+
+
 def analyze(args: argparse.Namespace) -> int:
     paths: list[Path] = []
     for p in args.paths:
@@ -32,6 +44,14 @@ def analyze(args: argparse.Namespace) -> int:
         if not found:
             raise RecordingError(f"{p}: no recordings or .csv files in this folder")
         paths += found
+    from gait.cli.report_text import format_text
+    from gait.runs import analyze as run_analysis
+    from gait.runs import chronological
+
+    if args.distance_km is not None and len(paths) > 1:
+        raise RecordingError("--distance-km applies to one recording; analyse the others separately")
+    paths = chronological(paths)  # oldest first, so each run is judged against the runs before it
+    store = _open_store(args, required=False)
     many = len(paths) > 1
     steps_dir = None
     if args.steps_csv and many:
@@ -41,7 +61,13 @@ def analyze(args: argparse.Namespace) -> int:
     failures: list[str] = []
     for path in tqdm(paths, desc="analysing", unit="rec", disable=None if many else True, file=sys.stderr):
         try:
-            result = run_analysis(load(path, **_csv_options(args)))
+            result = run_analysis(
+                load(path, **_csv_options(args)),
+                store=store,
+                runner=args.runner,
+                save=not args.no_save,
+                distance_m=None if args.distance_km is None else 1000.0 * args.distance_km,
+            )
         except GaitError as exc:
             if not many:
                 raise
@@ -62,9 +88,83 @@ def analyze(args: argparse.Namespace) -> int:
                 print()
     if args.format == "json":
         print(json.dumps(outputs if many else outputs[0], indent=2))
+    if store is not None and not args.no_save:
+        print(
+            f"saved to the run history ({store.path}); see 'gait history'",
+            file=sys.stderr if args.format == "json" else sys.stdout,
+        )
     if failures:
         print(f"gait: {len(failures)} of {len(paths)} recordings could not be analysed", file=sys.stderr)
         return 1
+    return 0
+
+
+def history(args: argparse.Namespace) -> int:
+    from gait.cli.report_text import format_history
+    from gait.insights.baseline import build_baseline
+    from gait.insights.findings import SEVERITIES
+
+    store = _open_store(args, required=True)
+    assert store is not None
+    runners = [args.runner] if args.runner else store.runners()
+    if not runners:
+        print(f"No runs stored yet in {store.path}. Analyse a recording first: gait analyze RECORDING")
+        return 0
+    reports = []
+    for runner in runners:
+        runs = store.runs(runner)
+        if not runs:
+            raise StoreError(
+                f"{store.path}: no runs stored for runner {runner!r} (known: {', '.join(store.runners())})"
+            )
+        latest = runs[0]
+        baseline, similar = build_baseline(latest.values, [r.values for r in runs[1:]])
+        weeks = store.weekly(runner)
+        reports.append(
+            {
+                "runner": runner,
+                "runs": [
+                    {
+                        "day": r.day.isoformat() if r.day else None,
+                        "name": r.name,
+                        "recording_id": r.recording_id,
+                        "synthetic": r.synthetic,
+                        **{k: None if v is None else round(v, 3) for k, v in r.values.items()},
+                        "findings": [
+                            {"id": f["id"], "title": f["title"], "severity": f["severity"]}
+                            for f in r.findings
+                            if f.get("severity") in SEVERITIES[:3]
+                        ],
+                    }
+                    for r in runs[: args.runs]
+                ],
+                "n_runs": len(runs),
+                "weekly_load": [w.to_dict() for w in weeks[-args.weeks :]],
+                "baseline": baseline.to_dict() if baseline else {"n_runs": similar, "status": "building"},
+            }
+        )
+    if args.format == "json":
+        print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2))
+    else:
+        print("\n\n".join(format_history(r) for r in reports))
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    from gait.reporting.html import render_report
+    from gait.runs import analyze as run_analysis
+    from gait.runs import short_name
+
+    rec = load(args.recording, **_csv_options(args))
+    store = None if args.no_history else _open_store(args, required=False)
+    result = run_analysis(rec, store=store, runner=args.runner, save=False)
+    out = Path(args.out) if args.out else Path(f"{short_name(rec)}.report.html")
+    html = render_report(result)
+    try:
+        out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise RecordingError(f"{out}: cannot write the report ({exc.strerror})") from None
+    print(f"wrote {out} ({len(html) / 1024:.0f} KiB, opens offline in any browser)")
     return 0
 
 
@@ -165,3 +265,14 @@ def validate(args: argparse.Namespace) -> int:
         Path(args.out).write_text(markdown(result) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")
     return 0 if result.passed else 1
+
+
+def mechanisms(args: argparse.Namespace) -> int:
+    from gait.insights import MECHANISMS
+    from gait.insights.describe import markdown, text
+
+    if args.format == "json":
+        print(json.dumps([m.to_dict() for m in MECHANISMS], indent=2))
+    else:
+        print(markdown() if args.format == "markdown" else text())
+    return 0

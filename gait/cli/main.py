@@ -9,7 +9,6 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from gait import __version__
-from gait.cli import commands
 from gait.errors import GaitError
 
 EXIT_ERROR = 1
@@ -32,6 +31,19 @@ def _add_csv_options(p: argparse.ArgumentParser) -> None:
         help="unit of gyr_x/y/z columns (default rad/s, or as the column names say)",
     )
     g.add_argument("--placement", default="sacrum", help="where the sensor was worn (default: sacrum)")
+
+
+def _add_history_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store",
+        default=None,
+        help="run store file (default: $GAIT_HOME/gait.sqlite, GAIT_HOME defaults to ~/.local/share/gait)",
+    )
+    p.add_argument(
+        "--runner",
+        default=None,
+        help="whose history the run belongs to (default: the recording's subject id, else 'default')",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,8 +71,57 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUT",
         help="write the per-step table (a file for one recording, a folder for several)",
     )
+    _add_history_options(p)
+    p.add_argument("--no-save", action="store_true", help="compare with the run history but do not add these runs")
+    p.add_argument(
+        "--distance-km",
+        type=float,
+        default=None,
+        help="distance of this run from a watch or treadmill: adds distance to the weekly load and matches "
+        "baselines by speed",
+    )
     _add_csv_options(p)
-    p.set_defaults(func=commands.analyze)
+    p.set_defaults(func="analyze")
+
+    p = sub.add_parser(
+        "history",
+        help="stored runs, weekly load and personal baseline",
+        description="List the runs in the local run history (newest first) with their key numbers and findings, "
+        "the weekly running load with week-on-week change (> 30 %% flagged), and the personal baseline status.",
+        epilog="Examples:\n  gait history\n  gait history --runner demo-runner --weeks 8\n  gait history --format json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--runner", default=None, help="only this runner (default: every runner in the store)")
+    p.add_argument("--runs", type=int, default=20, help="how many recent runs to list (default 20)")
+    p.add_argument("--weeks", type=int, default=8, help="how many recent weeks of load to show (default 8)")
+    p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
+    p.add_argument("--store", default=None, help="run store file (default: $GAIT_HOME/gait.sqlite)")
+    p.set_defaults(func="history")
+
+    p = sub.add_parser(
+        "mechanisms",
+        help="the hip-pain mechanism map: rules, evidence grades, sources",
+        description="Print the mechanism map gait judges runs by: what the articles claim, the gait signals, the "
+        "rule, the evidence grade, suggested actions, caveats and sources.",
+    )
+    p.add_argument("--format", choices=["text", "markdown", "json"], default="text", help="output format")
+    p.set_defaults(func="mechanisms")
+
+    p = sub.add_parser(
+        "report",
+        help="write a standalone HTML report for a physiotherapist",
+        description="Analyse one recording and write a single HTML file (summary, charts, findings with sources "
+        "and evidence grades, red flags) that opens offline in any browser. Reads the run history for the "
+        "baseline but does not add the run to it.",
+        epilog="Example:\n  gait report recordings/fatigue_10min_104hz --out fatigue.html",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("recording", help="recording folder or CSV file")
+    p.add_argument("--out", default=None, help="output file (default: NAME.report.html here)")
+    _add_history_options(p)
+    p.add_argument("--no-history", action="store_true", help="judge the run on its own, without the run history")
+    _add_csv_options(p)
+    p.set_defaults(func="report")
 
     p = sub.add_parser(
         "simulate",
@@ -95,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-gyro", action="store_true", help="accelerometer only")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    p.set_defaults(func=commands.simulate)
+    p.set_defaults(func="simulate")
 
     p = sub.add_parser(
         "import",
@@ -105,12 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="CSV file")
     p.add_argument("--out", required=True, help="output recording folder")
     _add_csv_options(p)
-    p.set_defaults(func=commands.import_csv)
+    p.set_defaults(func="import_csv")
 
     p = sub.add_parser("info", help="show what a recording says about itself")
     p.add_argument("path", help="recording folder or CSV file")
     _add_csv_options(p)
-    p.set_defaults(func=commands.info)
+    p.set_defaults(func="info")
 
     p = sub.add_parser(
         "validate",
@@ -122,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="folder of lab data sets (default: $GAIT_LAB_DATA or ../shared/data)")
     p.add_argument("--out", default=None, help="write the markdown report here (e.g. docs/accuracy.md)")
     p.add_argument("--quick", action="store_true", help="fewer mountings and simulator cases (for a fast look)")
-    p.set_defaults(func=commands.validate)
+    p.set_defaults(func="validate")
 
     p = sub.add_parser(
         "recover",
@@ -130,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rebuild a recording's sample file from its crash log and mark it complete.",
     )
     p.add_argument("path", help="recording folder")
-    p.set_defaults(func=commands.recover)
+    p.set_defaults(func="recover")
     return parser
 
 
@@ -140,8 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_ERROR
-    func: Callable[[argparse.Namespace], int] = args.func
     try:
+        from gait.cli import commands  # here, not at the top: --help and --version stay fast
+
+        func: Callable[[argparse.Namespace], int] = getattr(commands, args.func)
         return func(args)
     except GaitError as exc:
         print(f"gait: error: {exc}", file=sys.stderr)

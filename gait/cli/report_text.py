@@ -91,5 +91,76 @@ def format_text(result: RunAnalysis) -> str:
         lines.append(f"    - {msg}")
     for note in result.recording.notes:
         lines.append(f"    - {note}")
+    lines += _findings_lines(result)
     lines.append(f"  {DISCLAIMER}")
+    return "\n".join(lines)
+
+
+def _findings_lines(result: RunAnalysis) -> list[str]:
+    if result.findings is None:
+        return []
+    ctx = result.context or {}
+    lines = [f"  Findings      runner {ctx.get('runner', '?')}; associations from research, not a diagnosis"]
+    shown = [f for f in result.findings if f.severity != "not_enough_data"]
+    if not shown:
+        lines.append("    none: nothing in this run stands out against the rules gait applies")
+    for f in shown:
+        lines.append(f"    [{f.severity}] {f.title} - evidence grade {f.evidence_grade}; confidence {f.confidence:.1f}")
+        lines.append(f"      {f.evidence}")
+        lines.append(f"      Try: {f.action}")
+    for f in result.findings:
+        if f.severity == "not_enough_data":
+            lines.append(f"    [not enough data] {f.title}: {f.evidence}")
+    week = (ctx.get("weekly_load") or [None])[-1]
+    if week:
+        change = f", {week['change_pct']:+.0f} % on the week before" if week["change_pct"] is not None else ""
+        lines.append(
+            f"  This week     {week['runs']} run(s), {week['running_min']:.0f} min of running{change}"
+            f"{' (over 30 %)' if week['spike'] else ''}"
+        )
+    lines.append(
+        "  See a clinician for pain at rest or at night, grinding or clicking, or deep groin pain when "
+        "standing on the leg."
+    )
+    return lines
+
+
+def _cell(x: object, digits: int = 1) -> str:
+    return "-" if x is None else f"{x:.{digits}f}" if isinstance(x, float) else str(x)
+
+
+def format_history(h: dict) -> str:
+    """A runner's stored runs, weekly load and baseline status (the dict ``gait history --format json`` prints)."""
+    lines = [f"Runner {h['runner']}: {h['n_runs']} run(s) stored"]
+    lines.append(
+        f"  {'day':<10}  {'run':<28} {'min':>5} {'spm':>6} {'CT ms':>6} {'drop L/R deg':>12} {'brake m/s':>9}  findings"
+    )
+    for r in h["runs"]:
+        drop = f"{_cell(r['drop_left_deg'])}/{_cell(r['drop_right_deg'])}"
+        fs = r["findings"]
+        found = f"{fs[0]['severity']}: {fs[0]['title']}" if fs else "-"
+        if len(fs) > 1:
+            found += f" (+{len(fs) - 1} more)"
+        lines.append(
+            f"  {r['day'] or '?':<10}  {r['name'][:28]:<28} {_cell((r['running_s'] or 0) / 60):>5} "
+            f"{_cell(r['cadence_spm']):>6} {_cell(r['contact_time_ms'], 0):>6} {drop:>12} "
+            f"{_cell(r['braking_dv_ms'], 2):>9}  {found}"
+        )
+    if h["n_runs"] > len(h["runs"]):
+        lines.append(f"  ... {h['n_runs'] - len(h['runs'])} older run(s) not shown (--runs)")
+    lines.append("  Weekly load (running time; > 30 % on the week before is flagged)")
+    for w in h["weekly_load"]:
+        change = "" if w["change_pct"] is None else f"{w['change_pct']:+.0f} %"
+        chronic = "" if w["chronic_min"] is None else f"4-wk avg {w['chronic_min']:.0f} min"
+        dist = "" if w["distance_km"] is None else f"{w['distance_km']:.1f} km"
+        flag = "  <- more than 30 % up" if w["spike"] else ""
+        lines.append(
+            f"    week of {w['week_start']}  {w['runs']} run(s) {w['running_min']:6.1f} min {w['steps']:6d} steps "
+            f"{dist:>8} {change:>7}  {chronic}{flag}"
+        )
+    b = h["baseline"]
+    if "metrics" in b:
+        lines.append(f"  Baseline      ready: {b['how']}")
+    else:
+        lines.append(f"  Baseline      building: {b['n_runs']} earlier run(s) at the latest run's pace; 3 are needed")
     return "\n".join(lines)

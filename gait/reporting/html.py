@@ -1,0 +1,223 @@
+"""``gait report``: one self-contained HTML file for a runner to send to a physiotherapist.
+
+Everything is inline (CSS, SVG charts); there are no scripts, fonts or links to fetch, so it opens offline and
+prints cleanly. Text is escaped; numbers come from the analysis and its findings.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+
+from gait import __version__
+from gait.analysis.result import DISCLAIMER, RunAnalysis
+from gait.insights.mechanisms import BY_ID, NOT_A_DIAGNOSIS, RED_FLAGS
+from gait.reporting.svg import LEFT, NEUTRAL, RIGHT, Series, bars, binned_median, chart
+
+TREND_BIN_S = 30.0
+SEVERITY_LABEL = {"act": "Act on it", "watch": "Watch", "info": "Context", "not_enough_data": "Not enough data"}
+
+CSS = """
+body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1b1b1b;max-width:760px;margin:24px auto;
+padding:0 16px}
+h1{font-size:1.5em;margin:0 0 4px}h2{font-size:1.15em;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.sub{color:#555;margin:0 0 12px}.banner{background:#fff6e0;border:1px solid #e5c07b;padding:10px 12px;border-radius:6px}
+.flags{background:#fdecea;border:1px solid #e0a39c;padding:10px 12px;border-radius:6px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:8px}
+.card{border:1px solid #ddd;border-radius:6px;padding:8px 10px}.card b{display:block;font-size:1.25em}
+.card span{color:#555;font-size:.85em}
+.finding{border-left:5px solid #999;padding:6px 12px;margin:10px 0;background:#fafafa}
+.finding.act{border-color:#D55E00}.finding.watch{border-color:#E69F00}.finding.info{border-color:#56B4E9}
+.finding h3{margin:0 0 4px;font-size:1.02em}.badge{font-size:.8em;padding:1px 6px;border-radius:4px;background:#eee;
+margin-right:6px}.src{font-size:.85em;color:#444}.chart{width:100%;height:auto;margin:6px 0}
+.chart .grid{stroke:#e6e6e6}.chart .tick{font-size:11px;fill:#444}.chart .lab{font-size:12px;fill:#222}
+.chart .ct{font-size:13px;font-weight:600;fill:#222}table{border-collapse:collapse;font-size:.9em}
+td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:left}.nodata{color:#777}.small{font-size:.85em;color:#555}
+@media print{.finding,.card,svg{break-inside:avoid}}
+"""
+
+
+def _fmt(x: float | None, digits: int = 1, unit: str = "") -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{x:.{digits}f}{' ' + unit if unit else ''}"
+
+
+def _card(label: str, value: str, note: str = "") -> str:
+    return f'<div class="card"><span>{escape(label)}</span><b>{escape(value)}</b><span>{escape(note)}</span></div>'
+
+
+def _summary_cards(result: RunAnalysis) -> str:
+    s = result.summary
+    med, side = s.medians, s.per_side
+    base = ((result.context or {}).get("baseline") or {}).get("metrics", {})
+
+    def usual(key: str, digits: int, unit: str) -> str:
+        return f"your usual {base[key]['mean']:.{digits}f} {unit}" if key in base else ""
+
+    drop = side["pelvic_drop_deg"]
+    cards = [
+        _card("Running time", f"{s.running_s / 60:.1f} min", f"{s.n_used} steps used"),
+        _card("Cadence", _fmt(s.cadence_spm, 1, "spm"), usual("cadence_spm", 1, "spm")),
+        _card("Contact time", _fmt(med["contact_time_ms"], 0, "ms"), usual("contact_time_ms", 0, "ms")),
+        _card("Flight time", _fmt(med["flight_time_ms"], 0, "ms")),
+        _card(
+            "Vertical oscillation",
+            _fmt(med["vertical_oscillation_cm"], 1, "cm"),
+            usual("vertical_oscillation_cm", 1, "cm"),
+        ),
+        _card("Impact (peak)", _fmt(med["impact_g"], 2, "g"), usual("impact_g", 2, "g")),
+        _card("Braking", _fmt(med["braking_dv_ms"], 2, "m/s per step"), usual("braking_dv_ms", 2, "m/s")),
+        _card(
+            "Pelvic drop L / R stance",
+            f"{_fmt(drop.left)} / {_fmt(drop.right)} deg",
+            f"your usual {base['drop_left_deg']['mean']:.1f} / {base['drop_right_deg']['mean']:.1f} deg"
+            if "drop_left_deg" in base and "drop_right_deg" in base
+            else "",
+        ),
+        _card(
+            "Pelvic tilt / rotation range",
+            f"{_fmt(med['pelvic_tilt_range_deg'])} / {_fmt(med['pelvic_rotation_range_deg'])} deg",
+            "low-confidence angles",
+        ),
+    ]
+    asym = side["contact_time_ms"].asymmetry_pct()
+    if asym is not None:
+        cards.append(_card("Contact time L/R difference", f"{asym:+.1f} %", "right minus left"))
+    return f'<div class="cards">{"".join(cards)}</div>'
+
+
+def _charts(result: RunAnalysis) -> str:
+    st = result.steps
+    if len(st) == 0:
+        return '<p class="nodata">No running steps to plot.</p>'
+    run = st[(st["activity"] == "run") & ~st["low_confidence"]]
+    if len(run) == 0:
+        return '<p class="nodata">No confident running steps to plot.</p>'
+    t_min = run["ic_s"].to_numpy() / 60.0
+    out = []
+    cad = 60.0 / run["step_time_s"].to_numpy()
+    x, y = binned_median(t_min, cad, TREND_BIN_S / 60)
+    out.append(
+        chart(
+            [Series("per step", t_min, cad, NEUTRAL, "points"), Series("30-s median", x, y, NEUTRAL)],
+            "Cadence through the run",
+            "minutes",
+            "steps/min",
+        )
+    )
+    sided = run[run["side_confidence"] >= 0.6]
+    for col, title, unit in (
+        ("pelvic_drop_deg", "Pelvic drop per step (opposite hip dropping in stance)", "deg"),
+        ("contact_time_ms", "Ground contact time per step", "ms"),
+        ("braking_dv_ms", "Braking: forward speed lost per step", "m/s"),
+    ):
+        series = []
+        for side, color, name in (("L", LEFT, "left stance"), ("R", RIGHT, "right stance")):
+            part = sided[sided["side"] == side]
+            ts, v = part["ic_s"].to_numpy() / 60.0, part[col].to_numpy(dtype=float)
+            series.append(Series(name + " step", ts, v, color, "points"))
+            bx, by = binned_median(ts, v, TREND_BIN_S / 60)
+            series.append(Series(name, bx, by, color))
+        out.append(chart(series, title, "minutes", unit))
+    return "".join(out)
+
+
+def _weekly(ctx: dict[str, Any]) -> str:
+    weeks = ctx.get("weekly_load") or []
+    if len(weeks) < 2:
+        return '<p class="small">Weekly load needs more than one week of stored runs.</p>'
+    svg = bars(
+        [w["week_start"][5:] for w in weeks],
+        [w["running_min"] for w in weeks],
+        [w["spike"] for w in weeks],
+        "Weekly running time (week starting)",
+        "minutes",
+    )
+    rows = []
+    for w in weeks:
+        change = "" if w["change_pct"] is None else f"{w['change_pct']:+.0f} %"
+        chronic = "" if w["chronic_min"] is None else f"{w['chronic_min']:.0f}"
+        rows.append(
+            f"<tr><td>{escape(w['week_start'])}</td><td>{w['runs']}</td><td>{w['running_min']:.0f}</td>"
+            f"<td>{change}</td><td>{chronic}</td><td>{'over 30 % up' if w['spike'] else ''}</td></tr>"
+        )
+    return (
+        f"{svg}<table><tr><th>Week of</th><th>Runs</th><th>Minutes</th><th>vs week before</th>"
+        f"<th>4-week avg</th><th></th></tr>{''.join(rows)}</table>"
+    )
+
+
+def _findings(result: RunAnalysis) -> str:
+    findings = result.findings or ()
+    shown = [f for f in findings if f.severity != "not_enough_data"]
+    parts = []
+    if not shown:
+        parts.append("<p>Nothing in this run stands out against the rules gait applies.</p>")
+    for f in shown:
+        mech = BY_ID[f.mechanism_id]
+        sources = "".join(f"<li>{escape(s)}</li>" for s in f.sources)
+        caveats = "".join(f"<li>{escape(c)}</li>" for c in mech.caveats)
+        parts.append(
+            f'<div class="finding {f.severity}"><h3><span class="badge">{SEVERITY_LABEL[f.severity]}</span>'
+            f"{escape(f.title)}</h3><p><b>Your numbers:</b> {escape(f.evidence)}</p>"
+            f"<p><b>Why it may matter:</b> {escape(f.mechanism)}</p>"
+            f"<p><b>What the evidence says</b> (grade {escape(f.evidence_grade)}): {escape(mech.evidence)}</p>"
+            f"<p><b>One thing to try:</b> {escape(f.action)}</p>"
+            f'<p class="small">Confidence in this finding: {f.confidence:.1f} of 1 (how well a single sensor '
+            f"measures it, and how many runs your baseline has).</p>"
+            f'<details><summary class="small">Sources and caveats</summary><ul class="src">{sources}</ul>'
+            f'<ul class="src">{caveats}</ul></details></div>'
+        )
+    missing = [f for f in findings if f.severity == "not_enough_data"]
+    if missing:
+        items = "".join(f"<li><b>{escape(f.title)}:</b> {escape(f.evidence)}</li>" for f in missing)
+        parts.append(f'<p class="small">Not enough data for:</p><ul class="small">{items}</ul>')
+    return "".join(parts)
+
+
+def render_report(result: RunAnalysis) -> str:
+    """The whole report as one HTML string (``result`` must come from ``gait.analyze``, with findings)."""
+    rec, s, q = result.recording, result.summary, result.quality
+    ctx = result.context or {}
+    meta = rec.meta
+    origin = "simulated recording (not from a person)" if meta.synthetic else f"recorded with {meta.device.name}"
+    day = ctx.get("run_day") or "unknown day"
+    base = ctx.get("baseline") or {}
+    base_text = (
+        f"Compared with your baseline: {base['how']}."
+        if "metrics" in base
+        else f"No personal baseline yet ({base.get('n_runs', 0)} of 3 similar earlier runs)."
+    )
+    quality = "".join(f"<li>{escape(m)}</li>" for m in q.messages) or "<li>No data-quality problems found.</li>"
+    red = "".join(f"<li>{escape(r)}</li>" for r in RED_FLAGS)
+    grades = "".join(f"<tr><td>{escape(m.title)}</td><td>{escape(m.evidence_grade)}</td></tr>" for m in BY_ID.values())
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Running gait report: {escape(rec.name)}</title><style>{CSS}</style></head><body>
+<h1>Running gait report</h1>
+<p class="sub">{escape(rec.name)} &middot; {escape(day)} &middot; runner {escape(str(ctx.get("runner", "?")))}
+&middot; {escape(origin)} &middot; worn at the {escape(meta.placement)}</p>
+<p class="banner"><b>Not a diagnosis.</b> {escape(NOT_A_DIAGNOSIS)}</p>
+<h2>Summary</h2>{_summary_cards(result)}
+<p class="small">{escape(base_text)} Per-side values use only steps whose left/right label is confident
+({s.n_left} left, {s.n_right} right of {s.n_used}).</p>
+<h2>Findings</h2>{_findings(result)}
+<div class="flags"><b>See a doctor or physiotherapist, whatever these numbers say, if you have:</b><ul>{red}</ul></div>
+<h2>Through the run</h2>{_charts(result)}
+<h2>Weekly load</h2>{_weekly(ctx)}
+<h2>Data quality</h2><p class="small">{q.sample_rate_hz:.0f} Hz,
+{"accelerometer and gyroscope" if q.has_gyroscope else "accelerometer only"}; sensor mounting found:
+{escape(q.mounting)}.</p><ul class="small">{quality}</ul>
+<h2>About these numbers</h2>
+<p class="small">gait estimates gait events and pelvic motion from one sensor on the sacrum. Its accuracy is measured
+against force plates and motion capture in public lab data (see the project's docs/accuracy.md). Pelvic tilt and
+rotation are the least reliable; braking at the sacrum follows force-plate braking only loosely. Evidence grades:
+A prospective or randomised support, B consistent cross-sectional or lab evidence, C mixed or weak, D clinical
+opinion.</p><table><tr><th>Mechanism</th><th>Evidence grade</th></tr>{grades}</table>
+<p class="small">{escape(DISCLAIMER)} Generated {generated} by gait {__version__}, entirely on this computer.</p>
+</body></html>
+"""

@@ -1,0 +1,127 @@
+"""Analyse a recording and judge it against the runner's own history: the movement analysis, then the
+findings (mechanism map, personal baseline, weekly load), optionally saved to the local run store.
+
+This is what ``gait.analyze`` and the CLI call; ``gait.analysis.analyze`` alone is the pure movement analysis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from gait.analysis import RunAnalysis
+from gait.analysis import analyze as analyze_movement
+from gait.errors import GaitError
+from gait.insights import MIN_RUNS, NOT_A_DIAGNOSIS, RED_FLAGS, RunLoad, build_baseline, evaluate, run_values
+from gait.insights.load import parse_day, weekly_load
+from gait.recording import Recording
+from gait.recording.folder import is_recording_folder
+from gait.recording.meta import read_meta
+from gait.store import RunStore
+
+WEEKS_SHOWN = 6
+DEFAULT_RUNNER = "default"
+
+
+def runner_of(recording: Recording) -> str:
+    return recording.meta.subject.id or DEFAULT_RUNNER
+
+
+def short_name(recording: Recording) -> str:
+    """The folder or file name (titles are long); the title when the recording has no path."""
+    p = recording.path
+    if p is None:
+        return recording.name
+    return p.name if p.is_dir() else p.stem
+
+
+def run_day(recording: Recording) -> date | None:
+    """The day the run happened: the recording's start time; for a plain CSV file (which carries no date) the
+    day it was last modified; else when the recording folder was made."""
+    meta = recording.meta
+    if meta.start_utc:
+        return parse_day(meta.start_utc)
+    p = recording.path
+    if p is not None and p.is_file():
+        return datetime.fromtimestamp(p.stat().st_mtime, UTC).date()
+    return parse_day(meta.created_utc)
+
+
+def chronological(paths: list[Path]) -> list[Path]:
+    """Recording folders oldest first (so baselines build up in order); other files keep their place at the end."""
+
+    def key(p: Path) -> tuple[int, str]:
+        if is_recording_folder(p):
+            try:
+                meta = read_meta(p)
+                return 0, meta.start_utc or meta.created_utc or ""
+            except (GaitError, OSError, ValueError):  # an unreadable folder is reported when it is loaded
+                return 1, ""
+        return 1, ""
+
+    return sorted(paths, key=key)
+
+
+def judge(
+    movement: RunAnalysis,
+    store: RunStore | None = None,
+    runner: str | None = None,
+    save: bool = False,
+    distance_m: float | None = None,
+) -> RunAnalysis:
+    """Add findings and their context to a movement analysis; with ``save``, store the run for later baselines.
+
+    ``distance_m`` (from a watch or treadmill) adds distance to the weekly load and lets baselines match runs by
+    speed (distance over running time) instead of by contact time.
+    """
+    rec = movement.recording
+    runner = runner or runner_of(rec)
+    day = run_day(rec)
+    values = run_values(movement)
+    running_s = values["running_s"] or 0.0
+    if distance_m is not None:
+        values["distance_m"] = distance_m
+        values["speed_ms"] = distance_m / running_s if running_s > 0 else None
+    this_load = RunLoad(day, running_s, int(values["steps"] or 0), distance_m) if day else None
+    earlier = store.runs(runner, before=day, exclude=rec.meta.id) if store is not None else []
+    baseline, similar = build_baseline(values, [r.values for r in earlier]) if store is not None else (None, None)
+    loads = [load for r in earlier if (load := r.load()) is not None]
+    weeks = weekly_load([*loads, this_load], until=day) if this_load else []
+    findings = evaluate(movement, baseline, similar, weeks)
+    context: dict[str, Any] = {
+        "runner": runner,
+        "run_day": day.isoformat() if day else None,
+        "baseline": baseline.to_dict()
+        if baseline
+        else {"n_runs": similar or 0, "needed": MIN_RUNS, "status": "building" if store is not None else "no history"},
+        "weekly_load": [w.to_dict() for w in weeks[-WEEKS_SHOWN:]],
+        "red_flags": list(RED_FLAGS),
+        "not_a_diagnosis": NOT_A_DIAGNOSIS,
+    }
+    result = dataclasses.replace(movement, findings=findings, context=context)
+    if save and store is not None:
+        store.add(
+            recording_id=rec.meta.id,
+            runner=runner,
+            name=short_name(rec),
+            path=str(rec.path) if rec.path else "",
+            day=day,
+            synthetic=rec.meta.synthetic,
+            values=values,
+            analysis=result.to_dict(),
+            findings=[f.to_dict() for f in findings],
+        )
+    return result
+
+
+def analyze(
+    recording: Recording,
+    store: RunStore | None = None,
+    runner: str | None = None,
+    save: bool = False,
+    distance_m: float | None = None,
+) -> RunAnalysis:
+    """Movement analysis plus findings. Without a store, findings use this run alone (no baseline)."""
+    return judge(analyze_movement(recording), store=store, runner=runner, save=save, distance_m=distance_m)

@@ -1,0 +1,187 @@
+"""A local SQLite store of analysed runs: history, personal baselines, weekly load.
+
+Everything stays on this machine: ``$GAIT_HOME/gait.sqlite`` (default ``~/.local/share/gait``). One row per
+recording (re-analysing replaces it), keyed by the recording's id, with the flat per-run values baselines use
+and the full JSON of the analysis.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from gait.errors import GaitError
+from gait.insights.load import RunLoad, WeekLoad, parse_day, weekly_load
+
+SCHEMA_VERSION = 1
+VALUE_COLUMNS = (
+    "duration_s",
+    "running_s",
+    "steps",
+    "cadence_spm",
+    "contact_time_ms",
+    "flight_time_ms",
+    "braking_dv_ms",
+    "impact_g",
+    "vertical_oscillation_cm",
+    "drop_left_deg",
+    "drop_right_deg",
+    "drop_diff_deg",
+    "asym_contact_pct",
+    "asym_braking_pct",
+    "rotation_range_deg",
+    "tilt_range_deg",
+    "speed_ms",
+    "distance_m",
+)
+
+
+class StoreError(GaitError):
+    """The run store cannot be opened or written."""
+
+
+def default_path() -> Path:
+    home = os.environ.get("GAIT_HOME")
+    base = Path(home) if home else Path.home() / ".local" / "share" / "gait"
+    return base / "gait.sqlite"
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    recording_id: str
+    runner: str
+    name: str
+    path: str
+    day: date | None
+    synthetic: bool
+    n_findings: int
+    values: dict[str, float | None]
+    findings: list[dict[str, object]]
+
+    def load(self) -> RunLoad | None:
+        if self.day is None:
+            return None
+        return RunLoad(
+            self.day,
+            self.values.get("running_s") or 0.0,
+            int(self.values.get("steps") or 0),
+            self.values.get("distance_m"),
+        )
+
+
+class RunStore:
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path else default_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{self.path}: cannot open the run store ({exc})") from None
+        self._db.row_factory = sqlite3.Row
+        self._create()
+
+    def _create(self) -> None:
+        cols = ", ".join(f"{c} REAL" for c in VALUE_COLUMNS)
+        with self._tx() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS runs (recording_id TEXT PRIMARY KEY, runner TEXT NOT NULL, name TEXT, "
+                f"path TEXT, day TEXT, synthetic INTEGER, analysed_utc TEXT, n_findings INTEGER, {cols}, "
+                "analysis_json TEXT, findings_json TEXT)"
+            )
+            db.execute("CREATE INDEX IF NOT EXISTS runs_by_runner ON runs (runner, day)")
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with self._db:
+                yield self._db
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add(
+        self,
+        *,
+        recording_id: str,
+        runner: str,
+        name: str,
+        path: str,
+        day: date | None,
+        synthetic: bool,
+        values: dict[str, float | None],
+        analysis: dict[str, object] | None = None,
+        findings: Sequence[dict[str, object]] = (),
+    ) -> None:
+        """Insert or replace one run."""
+        row = {
+            "recording_id": recording_id,
+            "runner": runner or "default",
+            "name": name,
+            "path": path,
+            "day": day.isoformat() if day else None,
+            "synthetic": int(synthetic),
+            "analysed_utc": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "n_findings": sum(1 for f in findings if f.get("severity") in ("watch", "act", "info")),
+            **{c: values.get(c) for c in VALUE_COLUMNS},
+            "analysis_json": json.dumps(analysis) if analysis else None,
+            "findings_json": json.dumps(list(findings)),
+        }
+        keys = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        with self._tx() as db:
+            db.execute(f"INSERT OR REPLACE INTO runs ({keys}) VALUES ({marks})", tuple(row.values()))
+
+    def runs(
+        self, runner: str | None = None, before: date | None = None, exclude: str | None = None
+    ) -> list[StoredRun]:
+        """Runs, most recent first (runs without a date last)."""
+        q = "SELECT * FROM runs WHERE 1=1"
+        args: list[object] = []
+        if runner is not None:
+            q += " AND runner = ?"
+            args.append(runner or "default")
+        if before is not None:
+            q += " AND day <= ?"
+            args.append(before.isoformat())
+        if exclude is not None:
+            q += " AND recording_id != ?"
+            args.append(exclude)
+        q += " ORDER BY day IS NULL, day DESC, analysed_utc DESC"
+        with self._tx() as db:
+            rows = db.execute(q, args).fetchall()
+        return [
+            StoredRun(
+                recording_id=r["recording_id"],
+                runner=r["runner"],
+                name=r["name"] or "",
+                path=r["path"] or "",
+                day=parse_day(r["day"]),
+                synthetic=bool(r["synthetic"]),
+                n_findings=r["n_findings"] or 0,
+                values={c: r[c] for c in VALUE_COLUMNS},
+                findings=json.loads(r["findings_json"] or "[]"),
+            )
+            for r in rows
+        ]
+
+    def runners(self) -> list[str]:
+        with self._tx() as db:
+            return [r[0] for r in db.execute("SELECT DISTINCT runner FROM runs ORDER BY runner")]
+
+    def weekly(
+        self, runner: str | None = None, extra: RunLoad | None = None, until: date | None = None
+    ) -> list[WeekLoad]:
+        loads = [load for r in self.runs(runner) if (load := r.load()) is not None]
+        if extra is not None:
+            loads.append(extra)
+        return weekly_load(loads, until=until)

@@ -1,0 +1,136 @@
+"""The run store, personal baselines and weekly load, on synthetic calendars with hand-worked answers."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from gait.insights.baseline import MIN_RUNS, build_baseline, similar_pace
+from gait.insights.load import RunLoad, weekly_load
+from gait.store import RunStore, StoreError
+
+MON = date(2026, 3, 2)  # a Monday
+
+
+def run(day: date, minutes: float, steps: int = 0, km: float | None = None) -> RunLoad:
+    return RunLoad(day, minutes * 60.0, steps, None if km is None else km * 1000.0)
+
+
+def test_weeks_start_on_monday_and_sum_runs():
+    weeks = weekly_load([run(MON, 30, 5000, 6.0), run(MON + timedelta(days=6), 45, 7000, 9.0)])
+    assert len(weeks) == 1
+    w = weeks[0]
+    assert w.week_start == MON and w.runs == 2 and w.running_min == 75 and w.steps == 12000
+    assert w.distance_km == pytest.approx(15.0)
+    assert w.change_pct is None and w.chronic_min is None and not w.spike
+
+
+def test_spike_is_more_than_30_percent_on_the_previous_week():
+    minutes = [100, 130, 170, 100, 100]  # +30 % (not a spike), +30.8 % (spike), -41 %, 0 %
+    weeks = weekly_load([run(MON + timedelta(weeks=i), m) for i, m in enumerate(minutes)])
+    assert [w.spike for w in weeks] == [False, False, True, False, False]
+    assert weeks[1].change_pct == pytest.approx(30.0)
+    assert weeks[2].change_pct == pytest.approx(100 * 40 / 130)
+    assert weeks[2].previous_min == 130
+
+
+def test_chronic_is_the_mean_of_up_to_four_weeks_before():
+    minutes = [60, 80, 100, 120, 140, 160]
+    weeks = weekly_load([run(MON + timedelta(weeks=i), m) for i, m in enumerate(minutes)])
+    assert weeks[1].chronic_min == 60
+    assert weeks[4].chronic_min == pytest.approx((60 + 80 + 100 + 120) / 4)
+    assert weeks[5].chronic_min == pytest.approx((80 + 100 + 120 + 140) / 4)
+
+
+def test_empty_weeks_are_listed_and_a_restart_is_not_a_spike():
+    weeks = weekly_load([run(MON, 100), run(MON + timedelta(weeks=3), 120)])
+    assert [w.runs for w in weeks] == [1, 0, 0, 1]
+    assert weeks[1].change_pct == pytest.approx(-100.0)
+    assert weeks[3].change_pct is None and not weeks[3].spike  # after an empty week: a restart
+
+
+def test_until_extends_to_the_current_week():
+    weeks = weekly_load([run(MON, 50)], until=MON + timedelta(days=15))
+    assert [w.running_min for w in weeks] == [50, 0, 0]
+
+
+def test_distance_only_when_every_run_has_one():
+    weeks = weekly_load([run(MON, 30, km=5.0), run(MON + timedelta(days=2), 30)])
+    assert weeks[0].distance_km is None
+
+
+def _values(ct: float, drop_r: float, speed: float | None = None) -> dict[str, float | None]:
+    return {"contact_time_ms": ct, "drop_right_deg": drop_r, "cadence_spm": 170.0, "speed_ms": speed}
+
+
+def test_similar_pace_by_speed_when_both_have_it_else_by_contact_time():
+    assert similar_pace(_values(240, 5), _values(262, 5))  # 9 %
+    assert not similar_pace(_values(240, 5), _values(270, 5))  # 11 %
+    assert not similar_pace(_values(240, 5, speed=3.0), _values(240, 5, speed=3.5))
+    assert similar_pace(_values(200, 5, speed=3.0), _values(260, 5, speed=3.2))
+
+
+def test_baseline_mean_sd_floor_and_run_selection():
+    current = _values(240, 6.0)
+    earlier = [_values(241, 5.0), _values(239, 5.2), _values(300, 9.0), _values(242, 5.4)]
+    baseline, n = build_baseline(current, earlier)
+    assert n == 3 and baseline is not None and baseline.n_runs == 3
+    mean, sd = baseline.band("drop_right_deg")
+    assert mean == pytest.approx(5.2) and sd == pytest.approx(0.3)  # SD 0.2 floored at 0.3
+    assert baseline.band("impact_g") is None
+    none, n = build_baseline(current, earlier[:2])
+    assert none is None and n == 2 < MIN_RUNS
+
+
+def _add(store: RunStore, rid: str, day: date | None, runner: str = "ann", ct: float = 240.0) -> None:
+    store.add(
+        recording_id=rid,
+        runner=runner,
+        name=rid,
+        path="",
+        day=day,
+        synthetic=True,
+        values={"running_s": 1800.0, "steps": 5000.0, "contact_time_ms": ct},
+        findings=[{"id": "x", "severity": "watch"}, {"id": "y", "severity": "not_enough_data"}],
+    )
+
+
+def test_store_orders_filters_and_replaces(tmp_path: Path):
+    s = RunStore(tmp_path / "sub" / "gait.sqlite")
+    _add(s, "a", MON)
+    _add(s, "b", MON + timedelta(days=9))
+    _add(s, "c", None)
+    _add(s, "d", MON + timedelta(days=2), runner="bob")
+    assert [r.recording_id for r in s.runs("ann")] == ["b", "a", "c"]
+    assert [r.recording_id for r in s.runs("ann", before=MON + timedelta(days=3))] == ["a"]
+    assert [r.recording_id for r in s.runs("ann", exclude="b")] == ["a", "c"]
+    assert s.runners() == ["ann", "bob"]
+    assert s.runs("ann")[0].n_findings == 1
+    _add(s, "a", MON, ct=250.0)  # re-analysis replaces
+    assert len(s.runs("ann")) == 3 and s.runs("ann")[1].values["contact_time_ms"] == 250.0
+    weeks = s.weekly("ann")
+    assert [w.runs for w in weeks] == [1, 1] and weeks[0].running_min == 30
+    s.close()
+    assert RunStore(tmp_path / "sub" / "gait.sqlite").runners() == ["ann", "bob"]  # persisted
+
+
+def test_store_errors_are_one_line(tmp_path: Path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot open the run store"):
+        RunStore(blocker / "gait.sqlite")
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match=str(bad)):
+        RunStore(bad)
+
+
+def test_default_location_follows_gait_home(private_gait_home: Path):
+    s = RunStore()
+    assert s.path == private_gait_home / "gait.sqlite"
+    _add(s, "a", MON)
+    with sqlite3.connect(s.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
