@@ -17,3 +17,7 @@ class AnalysisError(GaitError):
 
 class SimulationError(GaitError):
     """The simulator was asked for something it cannot model (e.g. a sample rate out of range)."""
+
+
+class DeviceError(GaitError):
+    """A sensor cannot be found, connected to, or does not speak its protocol as expected."""

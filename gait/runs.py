@@ -7,9 +7,12 @@ This is what ``gait.analyze`` and the CLI call; ``gait.analysis.analyze`` alone 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from gait.analysis import RunAnalysis
 from gait.analysis import analyze as analyze_movement
@@ -23,6 +26,33 @@ from gait.store import RunStore
 
 WEEKS_SHOWN = 6
 DEFAULT_RUNNER = "default"
+
+
+@dataclass(frozen=True)
+class PodSummary:
+    """What a Running Speed and Cadence pod recorded beside the IMU: a second opinion, and speed."""
+
+    speed_ms: float | None  # median while moving
+    cadence_spm: float | None  # median while moving, steps/min
+    distance_m: float | None
+    n: int
+
+
+def pod_summary(recording: Recording) -> PodSummary | None:
+    data = recording.extra.get("rsc")
+    if data is None or len(data.t) == 0:
+        return None
+    speed, cadence, dist = data.column("speed_ms"), data.column("cadence_spm"), data.column("distance_m")
+    moving = speed > 0.5
+    finite = dist[np.isfinite(dist)]
+    if len(finite) >= 2:
+        distance = float(finite[-1] - finite[0])
+    elif moving.any() and len(data.t) > 1:
+        distance = float(np.sum(speed[:-1] * np.diff(data.t)))  # integrate speed when the pod sends no distance
+    else:
+        distance = None
+    med = lambda x: float(np.median(x)) if len(x) else None  # noqa: E731
+    return PodSummary(med(speed[moving]), med(cadence[moving & (cadence > 0)]), distance, len(data.t))
 
 
 def runner_of(recording: Recording) -> str:
@@ -73,17 +103,23 @@ def judge(
 ) -> RunAnalysis:
     """Add findings and their context to a movement analysis; with ``save``, store the run for later baselines.
 
-    ``distance_m`` (from a watch or treadmill) adds distance to the weekly load and lets baselines match runs by
-    speed (distance over running time) instead of by contact time.
+    ``distance_m`` (from a watch or treadmill; else from a foot pod recorded alongside) adds distance to the
+    weekly load and lets baselines match runs by speed instead of by contact time.
     """
     rec = movement.recording
     runner = runner or runner_of(rec)
     day = run_day(rec)
     values = run_values(movement)
     running_s = values["running_s"] or 0.0
+    pod = pod_summary(rec)
+    if distance_m is None and pod is not None:
+        distance_m = pod.distance_m
+    if pod is not None and pod.speed_ms:
+        values["speed_ms"] = pod.speed_ms
     if distance_m is not None:
         values["distance_m"] = distance_m
-        values["speed_ms"] = distance_m / running_s if running_s > 0 else None
+        if values["speed_ms"] is None:
+            values["speed_ms"] = distance_m / running_s if running_s > 0 else None
     this_load = RunLoad(day, running_s, int(values["steps"] or 0), distance_m) if day else None
     earlier = store.runs(runner, before=day, exclude=rec.meta.id) if store is not None else []
     baseline, similar = build_baseline(values, [r.values for r in earlier]) if store is not None else (None, None)
@@ -97,6 +133,7 @@ def judge(
         if baseline
         else {"n_runs": similar or 0, "needed": MIN_RUNS, "status": "building" if store is not None else "no history"},
         "weekly_load": [w.to_dict() for w in weeks[-WEEKS_SHOWN:]],
+        "foot_pod": None if pod is None else dataclasses.asdict(pod),
         "red_flags": list(RED_FLAGS),
         "not_a_diagnosis": NOT_A_DIAGNOSIS,
     }

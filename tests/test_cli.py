@@ -44,9 +44,11 @@ def test_analyze_all_bundled_recordings_as_text():
         "fatigue_10min_104hz",
         "overstride_upside_down_52hz",
         "phone_belt_acc_only",
+        "emulated Movesense",
     ):
         assert name in out.stdout or "simulated run" in out.stdout
-    assert out.stdout.count("  Cadence       ") == 4 and out.stdout.count("  Findings      ") == 4
+    assert out.stdout.count("  Cadence       ") == 5 and out.stdout.count("  Findings      ") == 5
+    assert "Foot pod      speed 3.20 m/s" in out.stdout
     assert "not a diagnosis" in out.stdout
 
 
@@ -102,7 +104,7 @@ def test_steps_csv_has_the_documented_columns(tmp_path: Path):
 def test_steps_csv_for_many_recordings_goes_to_a_folder(tmp_path: Path):
     out = tmp_path / "steps"
     assert main(["analyze", str(RECORDINGS), "--steps-csv", str(out), "--format", "json"]) == 0
-    assert len(list(out.glob("*.steps.csv"))) == 4
+    assert len(list(out.glob("*.steps.csv"))) == 5
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,8 @@ from gait import __version__
 from gait.errors import GaitError
 
 EXIT_ERROR = 1
+EMULATED = ("movesense", "polar", "witmotion", "openimu", "rsc")
+SCAN_TIMEOUT = 5.0
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
@@ -186,6 +188,87 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="validate")
 
     p = sub.add_parser(
+        "scan",
+        help="list nearby supported Bluetooth sensors",
+        description="Scan for Bluetooth Low Energy sensors gait can record: Movesense, Polar (H10, Verity Sense), "
+        "WitMotion BLE 5.0, Running Speed and Cadence pods, and boards speaking gait's open IMU profile.",
+        epilog="Examples:\n  gait scan\n  gait scan --timeout 10 --all\n"
+        "  gait scan --emulate movesense --emulate polar",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to listen (default 5)")
+    p.add_argument("--all", action="store_true", help="also list devices gait cannot record")
+    p.add_argument("--adapter", default=None, help="Bluetooth adapter, e.g. hci1 (Linux)")
+    p.add_argument(
+        "--emulate",
+        action="append",
+        metavar="FAMILY",
+        choices=EMULATED,
+        help=f"scan emulated sensors instead of the radio ({', '.join(EMULATED)}); repeatable",
+    )
+    p.set_defaults(func="live.scan")
+
+    p = sub.add_parser(
+        "record",
+        help="record from Bluetooth sensors (or emulated ones) crash-safely",
+        description="Connect to one or more sensors, stream, show a live status line, and write a crash-safe "
+        "recording (flushed to disk every second). A dropped link is reconnected with back-off and the gap is "
+        "marked; Ctrl-C stops cleanly. The first IMU is the one analysed; give --placement per sensor when "
+        "recording several (e.g. sacrum, left_shoe, right_shoe). After recording, the run is analysed and saved to "
+        "the run history.",
+        epilog='Examples:\n  gait record --device "Movesense 233830000123" --duration 1800\n'
+        '  gait record --device movesense --device "Foot pod" --placement sacrum --placement shoe\n'
+        "  gait record --emulate movesense --duration 60      # no hardware: an emulated sensor",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--device",
+        action="append",
+        metavar="NAME_OR_ADDRESS",
+        help="sensor to record: full or leading part of its name, its address, or its family; repeatable",
+    )
+    p.add_argument(
+        "--emulate",
+        action="append",
+        metavar="FAMILY",
+        choices=EMULATED,
+        help=f"record an emulated sensor fed by the simulator ({', '.join(EMULATED)}); repeatable",
+    )
+    p.add_argument(
+        "--placement",
+        action="append",
+        metavar="PLACE",
+        help="where each sensor is worn, in the order given (default: the first on the sacrum)",
+    )
+    p.add_argument("--rate", type=float, default=None, help="IMU sample rate in Hz (default: the sensor's usual)")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
+    p.add_argument("--out", default=None, help="recording folder (default: $GAIT_HOME/recordings/run-DATE-TIME)")
+    p.add_argument("--title", default=None, help="a title for the recording")
+    p.add_argument("--runner", default=None, help="whose run this is (for the run history and baselines)")
+    p.add_argument("--timeout", type=float, default=SCAN_TIMEOUT, help="seconds to look for the sensors (default 5)")
+    p.add_argument("--adapter", default=None, help="Bluetooth adapter, e.g. hci1 (Linux)")
+    p.add_argument("--no-analyze", action="store_true", help="only record; do not analyse or save to the history")
+    p.add_argument("--store", default=None, help="run store file (default: $GAIT_HOME/gait.sqlite)")
+    p.set_defaults(func="live.record")
+
+    p = sub.add_parser(
+        "replay",
+        help="play a recording as a live source",
+        description="Play a recording through the same live path as a sensor (status line, live cadence, "
+        "crash-safe writer), in real time or faster, then analyse what came through.",
+        epilog="Examples:\n  gait replay recordings/easy_run_208hz --speed 10\n"
+        "  gait replay run/ --speed max --out copy/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("recording", help="recording folder or CSV file")
+    p.add_argument("--speed", default="1", help="1 = real time, 10 = ten times faster, max = as fast as possible")
+    p.add_argument("--out", default=None, help="keep what came through as a new recording here")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds of wall time")
+    p.add_argument("--no-analyze", action="store_true", help="do not analyse after the replay")
+    _add_csv_options(p)
+    p.set_defaults(func="live.replay")
+
+    p = sub.add_parser(
         "recover",
         help="compact a recording that was not closed cleanly (after a crash)",
         description="Rebuild a recording's sample file from its crash log and mark it complete.",
@@ -202,9 +285,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
-        from gait.cli import commands  # here, not at the top: --help and --version stay fast
+        import importlib
 
-        func: Callable[[argparse.Namespace], int] = getattr(commands, args.func)
+        module, _, name = args.func.rpartition(".")  # imported here, not at the top: --help stays fast
+        handlers = importlib.import_module(f"gait.cli.{module or 'commands'}")
+        func: Callable[[argparse.Namespace], int] = getattr(handlers, name)
         return func(args)
     except GaitError as exc:
         print(f"gait: error: {exc}", file=sys.stderr)

@@ -27,7 +27,11 @@ def format_text(result: RunAnalysis) -> str:
     s = result.summary
     q = result.quality
     meta = result.recording.meta
-    origin = "simulated" if meta.synthetic else meta.source
+    origin = (
+        ("emulated sensor, simulated runner" if meta.source == "ble" else "simulated")
+        if meta.synthetic
+        else (meta.source)
+    )
     lines = [
         f"{result.recording.name}  ({origin}; {meta.device.name}; {meta.placement})",
         f"  Duration      {_mmss(s.duration_s)} min: running {_mmss(s.running_s)}, walking {_mmss(s.walking_s)}, "
@@ -83,6 +87,15 @@ def format_text(result: RunAnalysis) -> str:
             lines.append("  Drift         first vs last 20 % of the run: " + ", ".join(parts))
         elif s.drift_reason:
             lines.append(f"  Drift         n/a ({s.drift_reason})")
+    from gait.runs import pod_summary
+
+    pod = pod_summary(result.recording)
+    if pod is not None:
+        dist = f", {pod.distance_m / 1000:.2f} km" if pod.distance_m is not None else ""
+        lines.append(
+            f"  Foot pod      speed {_fmt(pod.speed_ms, 'm/s', 2)}, cadence {_fmt(pod.cadence_spm, 'spm', 0)} "
+            f"(its own count, a second opinion){dist}"
+        )
     lines.append(
         f"  Quality       {q.sample_rate_hz:.0f} Hz, {'acc + gyro' if q.has_gyroscope else 'accelerometer only'}"
         f", mounting: {q.mounting}"

@@ -21,7 +21,7 @@ import pyarrow.feather as feather
 from gait.errors import RecordingError
 from gait.recording.log import read_log
 from gait.recording.meta import IMU_CHANNELS, Gap, read_meta, write_meta
-from gait.recording.model import ImuData, Recording
+from gait.recording.model import ImuData, Recording, StreamData
 
 EVENTS_FILE = "events.jsonl"
 
@@ -30,14 +30,11 @@ def is_recording_folder(path: Path) -> bool:
     return path.is_dir() and (path / "meta.json").is_file()
 
 
-def write_samples(path: Path, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None) -> None:
-    """Write one IMU stream: float64 time, float32 channels, lz4-compressed Arrow IPC, atomically."""
+def write_table(path: Path, t: np.ndarray, values: np.ndarray, channels: tuple[str, ...]) -> None:
+    """Write one stream: float64 time, float32 channels, lz4-compressed Arrow IPC, atomically."""
     cols = {"t_s": pa.array(np.asarray(t, dtype=np.float64))}
-    for j, axis in enumerate("xyz"):
-        cols[f"acc_{axis}_ms2"] = pa.array(np.asarray(acc[:, j], dtype=np.float32))
-    if gyr is not None:
-        for j, axis in enumerate("xyz"):
-            cols[f"gyr_{axis}_rads"] = pa.array(np.asarray(gyr[:, j], dtype=np.float32))
+    for j, name in enumerate(channels[1:]):
+        cols[name] = pa.array(np.asarray(values[:, j], dtype=np.float32))
     tmp = path.with_suffix(path.suffix + ".tmp")
     feather.write_feather(pa.table(cols), tmp, compression="lz4")
     with open(tmp, "rb") as f:
@@ -45,11 +42,21 @@ def write_samples(path: Path, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | 
     os.replace(tmp, path)
 
 
-def read_samples(path: Path) -> ImuData:
+def write_samples(path: Path, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None) -> None:
+    """Write one IMU stream (see ``write_table``)."""
+    values = acc if gyr is None else np.hstack((acc, gyr))
+    write_table(path, t, values, IMU_CHANNELS if gyr is not None else IMU_CHANNELS[:4])
+
+
+def _read_table(path: Path) -> pa.Table:
     try:
-        table = feather.read_table(path)
+        return feather.read_table(path)
     except (OSError, pa.ArrowInvalid) as exc:
         raise RecordingError(f"{path}: cannot read samples ({str(exc).splitlines()[0]})") from None
+
+
+def read_samples(path: Path) -> ImuData:
+    table = _read_table(path)
     names = set(table.column_names)
     need = {"t_s", "acc_x_ms2", "acc_y_ms2", "acc_z_ms2"}
     if not need <= names:
@@ -68,22 +75,42 @@ def read_samples(path: Path) -> ImuData:
     return ImuData(t=t, acc=acc, gyr=gyr)
 
 
+def read_stream(path: Path, channels: tuple[str, ...]) -> StreamData:
+    table = _read_table(path)
+    missing = [c for c in channels if c not in table.column_names]
+    if missing:
+        raise RecordingError(f"{path}: missing columns {missing}")
+    values = np.empty((table.num_rows, len(channels) - 1))
+    for j, name in enumerate(channels[1:]):
+        values[:, j] = table.column(name).to_numpy()
+    return StreamData(table.column("t_s").to_numpy().astype(np.float64), values, channels)
+
+
 def save(recording: Recording, folder: Path | str, overwrite: bool = False) -> Path:
-    """Write a complete recording folder (used by importers and the simulator)."""
+    """Write a complete recording folder (used by importers, the simulator and the live writer on close)."""
     folder = Path(folder)
     if folder.exists() and not overwrite and any(folder.iterdir()):
         raise RecordingError(f"{folder}: already exists and is not empty (choose another --out)")
     folder.mkdir(parents=True, exist_ok=True)
     imu = recording.imu
-    stream = recording.meta.stream("imu")
-    stream = dataclasses.replace(
-        stream,
-        n_samples=imu.n,
-        has_gyro=imu.has_gyro,
-        channels=IMU_CHANNELS if imu.has_gyro else IMU_CHANNELS[:4],
-    )
-    write_samples(folder / stream.file, imu.t, imu.acc, imu.gyr)
-    write_meta(folder, recording.meta.replace(streams=(stream,), complete=True))
+    streams = []
+    for stream in recording.meta.streams:
+        if stream.name == "imu":
+            stream = dataclasses.replace(
+                stream,
+                n_samples=imu.n,
+                has_gyro=imu.has_gyro,
+                channels=IMU_CHANNELS if imu.has_gyro else IMU_CHANNELS[:4],
+            )
+            write_samples(folder / stream.file, imu.t, imu.acc, imu.gyr)
+        elif stream.name in recording.extra:
+            data = recording.extra[stream.name]
+            stream = dataclasses.replace(stream, n_samples=len(data.t), channels=data.channels)
+            write_table(folder / stream.file, data.t, data.values, data.channels)
+        else:
+            continue  # a stream that never received a sample
+        streams.append(stream)
+    write_meta(folder, recording.meta.replace(streams=tuple(streams), complete=True))
     return folder
 
 
@@ -99,40 +126,57 @@ def read_events(folder: Path) -> tuple[Gap, ...]:
         except json.JSONDecodeError:
             continue
         if d.get("type") == "gap":
-            gaps.append(Gap(float(d["start_s"]), float(d["end_s"]), str(d.get("reason", ""))))
+            gaps.append(
+                Gap(float(d["start_s"]), float(d["end_s"]), str(d.get("reason", "")), str(d.get("stream", "imu")))
+            )
     return tuple(gaps)
 
 
+def _from_log(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    contents = read_log(path)
+    note = f"{path.stem}: recovered {len(contents.t)} samples from the crash log ({contents.n_records} records" + (
+        f", {contents.ignored_bytes} torn bytes ignored)" if contents.ignored_bytes else ")"
+    )
+    return contents.t, contents.values, note
+
+
 def load_folder(folder: Path | str) -> Recording:
-    """Load a recording folder, recovering from the crash log when the recording was never closed."""
+    """Load a recording folder, recovering from the crash logs when the recording was never closed."""
     folder = Path(folder)
     meta = read_meta(folder)
-    stream = meta.stream("imu")
-    data_path = folder / stream.file
-    log_path = folder / (stream.name + ".log")
+    imu_stream = meta.stream("imu")
     recovered = False
     notes: list[str] = []
-    if data_path.exists():
-        imu = read_samples(data_path)
-    elif log_path.exists():
-        contents = read_log(log_path)
-        recovered = True
-        if contents.t.size == 0:
-            raise RecordingError(f"{folder}: recording holds no samples (crash log has no complete record)")
-        v = contents.values
-        gyr = v[:, 3:6] if v.shape[1] >= 6 else None
-        imu = ImuData(t=contents.t, acc=v[:, 0:3], gyr=gyr)
-        notes.append(
-            f"recovered {imu.n} samples from the crash log ({contents.n_records} records"
-            + (f", {contents.ignored_bytes} torn bytes ignored" if contents.ignored_bytes else "")
-            + "); run 'gait recover' to compact it"
-        )
+    imu: ImuData | None = None
+    extra: dict[str, StreamData] = {}
+    for stream in meta.streams:
+        data_path = folder / stream.file
+        log_path = folder / (stream.name + ".log")
+        if data_path.exists():
+            if stream.name == "imu":
+                imu = read_samples(data_path)
+            else:
+                extra[stream.name] = read_stream(data_path, stream.channels)
+        elif log_path.exists():
+            t, v, note = _from_log(log_path)
+            recovered = True
+            notes.append(note)
+            if stream.name == "imu":
+                if t.size == 0:
+                    raise RecordingError(f"{folder}: recording holds no samples (crash log has no complete record)")
+                imu = ImuData(t=t, acc=v[:, 0:3], gyr=v[:, 3:6] if v.shape[1] >= 6 else None)
+            elif t.size:
+                extra[stream.name] = StreamData(t, v, stream.channels)
+        elif stream.name == "imu":
+            raise RecordingError(f"{folder}: no samples ({imu_stream.file} and imu.log are both missing)")
+    if imu is None:
+        raise RecordingError(f"{folder}: no samples ({imu_stream.file} is missing)")
+    if recovered:
+        notes.append("run 'gait recover' to compact it")
         meta = meta.replace(gaps=meta.gaps + read_events(folder))
-    else:
-        raise RecordingError(f"{folder}: no samples ({stream.file} and {log_path.name} are both missing)")
     if imu.n < 2:
         raise RecordingError(f"{folder}: recording holds fewer than 2 samples")
-    return Recording(meta=meta, imu=imu, path=folder, recovered=recovered, notes=tuple(notes))
+    return Recording(meta=meta, imu=imu, path=folder, recovered=recovered, notes=tuple(notes), extra=extra)
 
 
 def recover(folder: Path | str) -> Recording:
@@ -141,8 +185,8 @@ def recover(folder: Path | str) -> Recording:
     rec = load_folder(folder)
     if not rec.recovered:
         return rec
-    stream = rec.meta.stream("imu")
     save(rec, folder, overwrite=True)
-    (folder / (stream.name + ".log")).unlink(missing_ok=True)
+    for stream in rec.meta.streams:
+        (folder / (stream.name + ".log")).unlink(missing_ok=True)
     (folder / EVENTS_FILE).unlink(missing_ok=True)
     return load_folder(folder)

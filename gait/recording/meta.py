@@ -31,12 +31,17 @@ IMU_CHANNELS: tuple[str, ...] = (
 )
 CHANNEL_UNITS = {"t_s": "s", "acc": "m/s^2", "gyr": "rad/s"}
 
+#: Channels of a Running Speed and Cadence stream (a foot pod: a second opinion beside the IMU, and speed).
+RSC_CHANNELS: tuple[str, ...] = ("t_s", "speed_ms", "cadence_spm", "stride_length_m", "distance_m")
+_UNITS = {"speed_ms": "m/s", "cadence_spm": "1/min", "stride_length_m": "m", "distance_m": "m"}
+
 PLACEMENTS = (
     "sacrum",
     "lower_back",
     "waist_belt",
     "left_shoe",
     "right_shoe",
+    "shoe",
     "front_pocket",
     "arm_band",
     "hand",
@@ -84,6 +89,9 @@ class StreamInfo:
     clock: str = "device"  # where timestamps come from: device | host | simulated | file
     has_gyro: bool = True
     n_samples: int = 0
+    placement: str = ""  # where this stream's sensor was worn, when it differs per stream (several sensors)
+    device: str = ""  # the sensor behind this stream (name and address), for recordings of several sensors
+    lost_samples: int = 0  # samples the device sent that never arrived (from its timestamps or sequence numbers)
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,7 @@ class Gap:
     start_s: float
     end_s: float
     reason: str = ""
+    stream: str = "imu"
 
 
 @dataclass(frozen=True)
@@ -171,6 +180,8 @@ def _units_for(channels: list[str] | tuple[str, ...]) -> dict[str, str]:
             units[c] = "m/s^2"
         elif c.endswith("_rads"):
             units[c] = "rad/s"
+        elif c in _UNITS:
+            units[c] = _UNITS[c]
     return units
 
 

@@ -46,14 +46,30 @@ class ImuData:
 
 
 @dataclass(frozen=True)
+class StreamData:
+    """Samples of a stream other than the analysed IMU (a second IMU, a foot pod): ``values[:, j]`` is channel
+    ``channels[j + 1]`` (``channels[0]`` is ``t_s``), in the unit its name says."""
+
+    t: np.ndarray
+    values: np.ndarray
+    channels: tuple[str, ...]
+
+    def column(self, name: str) -> np.ndarray:
+        return self.values[:, self.channels.index(name) - 1]
+
+
+@dataclass(frozen=True)
 class Recording:
-    """A loaded recording. ``recovered`` is True when it was rebuilt from a crash log (not closed cleanly)."""
+    """A loaded recording. ``recovered`` is True when it was rebuilt from a crash log (not closed cleanly).
+
+    ``imu`` is the stream named "imu" (the sensor gait analyses); ``extra`` holds any other streams by name."""
 
     meta: RecordingMeta
     imu: ImuData
     path: Path | None = None
     recovered: bool = False
     notes: tuple[str, ...] = field(default=())  # load-time remarks (e.g. rows dropped by an importer)
+    extra: dict[str, StreamData] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
