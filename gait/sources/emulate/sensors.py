@@ -324,18 +324,23 @@ class EmulatedPolar(EmulatedSensor):
         return max(1, round(self.feed.rate_hz / 5))
 
     async def send(self, idx: np.ndarray) -> None:
+        if not self.listening(self.data):
+            return  # streaming before the client subscribed again: those samples are lost, as on a real sensor
+        acc_on, gyro_on = polar.ACC in self.started, polar.GYRO in self.started  # decided before any await
         t, acc, gyr = self.feed.values(idx)
         ts = round((self.EPOCH_OFFSET_S + t[-1]) * 1e9).to_bytes(8, "little")
         mg = np.round(acc / G0 * 1000.0).astype(np.int64)
-        if polar.ACC in self.started:
-            if self.polar_model == "h10":
-                await self.notify(self.data, bytes((polar.ACC,)) + ts + b"\x01" + mg.astype("<i2").tobytes())
-            else:
-                await self.notify(self.data, bytes((polar.ACC,)) + ts + b"\x81" + polar.encode_compressed(mg))
         counts = np.round(gyr / DEG / self.GYRO_FACTOR).astype(np.int64)
-        if polar.GYRO in self.started:
+        if acc_on:  # IMU samples exist only where the accelerometer frame went out
+            self.record(self.EPOCH_OFFSET_S + t, np.hstack((mg * G0 / 1000.0, counts * self.GYRO_FACTOR * DEG)))
+            content = (
+                (b"\x01" + mg.astype("<i2").tobytes())
+                if self.polar_model == "h10"
+                else (b"\x81" + polar.encode_compressed(mg))
+            )
+            await self.notify(self.data, bytes((polar.ACC,)) + ts + content)
+        if gyro_on:
             await self.notify(self.data, bytes((polar.GYRO,)) + ts + b"\x80" + polar.encode_compressed(counts))
-        self.record(self.EPOCH_OFFSET_S + t, np.hstack((mg * G0 / 1000.0, counts * self.GYRO_FACTOR * DEG)))
 
 
 class EmulatedWitMotion(EmulatedSensor):
