@@ -186,11 +186,13 @@ class EmulatedSensor:
         subscribers = self.device.gatt_server.subscribers
         return any(cccd.get(characteristic.handle, b"\x00")[0] & 0x03 for cccd in subscribers.values())
 
-    async def notify(self, characteristic: Characteristic, data: bytes) -> None:
+    async def notify(self, characteristic: Characteristic, data: bytes) -> bool:
+        """Send one notification; False when the link was down (the data never went out)."""
         if self.device is None or self.connection is None:
-            return
+            return False
         await self.device.notify_subscribers(characteristic, data)
         self.notifications += 1
+        return self.connection is not None
 
     def record(self, t: np.ndarray, values: np.ndarray) -> None:
         """Remember what was sent (SI, after the family's quantisation)."""
@@ -241,9 +243,11 @@ class EmulatedMovesense(EmulatedSensor):
         t, acc, gyr = self.feed.values(idx)
         acc32, dps32 = acc.astype("<f4"), (gyr / DEG).astype("<f4")
         packet = movesense.encode_imu(self.ref, round(t[0] * 1000), [acc32, dps32])
-        self.record(t, np.hstack((acc32, dps32.astype(float) * DEG)))
+        delivered = True
         for part in movesense.split_packet(packet, min(movesense.MAX_PART_BYTES, self.mtu - 3)):
-            await self.notify(self.data, part)
+            delivered = await self.notify(self.data, part) and delivered
+        if delivered:  # a packet cut by a disconnect between its two parts is lost
+            self.record(t, np.hstack((acc32, dps32.astype(float) * DEG)))
 
 
 class EmulatedPolar(EmulatedSensor):
@@ -332,13 +336,13 @@ class EmulatedPolar(EmulatedSensor):
         mg = np.round(acc / G0 * 1000.0).astype(np.int64)
         counts = np.round(gyr / DEG / self.GYRO_FACTOR).astype(np.int64)
         if acc_on:  # IMU samples exist only where the accelerometer frame went out
-            self.record(self.EPOCH_OFFSET_S + t, np.hstack((mg * G0 / 1000.0, counts * self.GYRO_FACTOR * DEG)))
             content = (
                 (b"\x01" + mg.astype("<i2").tobytes())
                 if self.polar_model == "h10"
                 else (b"\x81" + polar.encode_compressed(mg))
             )
-            await self.notify(self.data, bytes((polar.ACC,)) + ts + content)
+            if await self.notify(self.data, bytes((polar.ACC,)) + ts + content):
+                self.record(self.EPOCH_OFFSET_S + t, np.hstack((mg * G0 / 1000.0, counts * self.GYRO_FACTOR * DEG)))
         if gyro_on:
             await self.notify(self.data, bytes((polar.GYRO,)) + ts + b"\x80" + polar.encode_compressed(counts))
 
@@ -372,8 +376,8 @@ class EmulatedWitMotion(EmulatedSensor):
         )
         data = witmotion.encode_packet(g, gyr / DEG, angles)
         decoded, _ = witmotion.decode_packets(data)
-        self.record(t, np.hstack((decoded[:, 0:3] * G0, decoded[:, 3:6] * DEG)))
-        await self.notify(self.data, data)
+        if await self.notify(self.data, data):
+            self.record(t, np.hstack((decoded[:, 0:3] * G0, decoded[:, 3:6] * DEG)))
 
 
 class EmulatedOpenImu(EmulatedSensor):
@@ -409,8 +413,8 @@ class EmulatedOpenImu(EmulatedSensor):
     async def send(self, idx: np.ndarray) -> None:
         t, acc, gyr = self.feed.values(idx)
         counts = np.clip(np.round(np.hstack((acc / self.ACC_SCALE, gyr / self.GYRO_SCALE))), -32768, 32767)
-        self.record(t, np.hstack((counts[:, :3] * self.ACC_SCALE, counts[:, 3:] * self.GYRO_SCALE)))
-        await self.notify(self.data, openimu.encode_packet(self.seq, round(t[0] * 1e6), counts.astype(int)))
+        if await self.notify(self.data, openimu.encode_packet(self.seq, round(t[0] * 1e6), counts.astype(int))):
+            self.record(t, np.hstack((counts[:, :3] * self.ACC_SCALE, counts[:, 3:] * self.GYRO_SCALE)))
         self.seq += 1
 
 
@@ -448,8 +452,8 @@ class EmulatedRsc(EmulatedSensor):
         self.distance_m += self.speed_ms * len(idx) / self.feed.rate_hz
         stride = 2 * self.speed_ms * 60.0 / self.cadence_spm
         m = rsc.RscMeasurement(self.speed_ms, self.cadence_spm, round(stride, 2), round(self.distance_m, 1), True)
-        self.record(t[-1:], np.array([[m.speed_ms, m.cadence_per_min, stride, m.distance_m]]))
-        await self.notify(self.data, rsc.encode_measurement(m))
+        if await self.notify(self.data, rsc.encode_measurement(m)):
+            self.record(t[-1:], np.array([[m.speed_ms, m.cadence_per_min, stride, m.distance_m]]))
 
 
 SENSORS: dict[str, type[EmulatedSensor]] = {

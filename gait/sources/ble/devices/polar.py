@@ -229,10 +229,11 @@ class PolarDriver(Driver):
         super().__init__(rate_hz)
         self.requested_rate = rate_hz
         self.model = model
+        self._factor = {ACC: 1.0, GYRO: 1.0}  # kept across reconnects: the stream keeps its settings
+        self._started: set[int] = set()  # measurements we started (and know the settings of)
         self.reset()
 
     def reset(self) -> None:
-        self._factor = {ACC: 1.0, GYRO: 1.0}
         self._prev_ns: dict[int, int | None] = {ACC: None, GYRO: None}
         self._acc: list[tuple[np.ndarray, np.ndarray]] = []
         self._gyr: list[tuple[np.ndarray, np.ndarray]] = []
@@ -316,7 +317,9 @@ class PolarDriver(Driver):
 
     async def _start(self, link: GattLink, measurement: int, settings: dict[int, int]) -> None:
         resp = await self._request(link, start_command(measurement, settings))
-        if resp.status == 6:  # already streaming (e.g. after a reconnect): restart it
+        if resp.status == 6 and measurement in self._started:
+            return  # still streaming from before the reconnect, with our settings: carry on (no restart gap)
+        if resp.status == 6:  # started by someone else, settings unknown: restart it with ours
             await self._request(link, stop_command(measurement))
             resp = await self._request(link, start_command(measurement, settings))
         if not resp.ok:
@@ -326,6 +329,7 @@ class PolarDriver(Driver):
             factor = parse_settings(resp.params).get(FACTOR)
             if factor:
                 self._factor[measurement] = float(factor[0])
+        self._started.add(measurement)
 
     async def start(self, link: GattLink, emit: Callable[[Frame], None]) -> None:
         self.reset()
@@ -347,3 +351,4 @@ class PolarDriver(Driver):
     async def stop(self, link: GattLink) -> None:
         for m in (ACC, GYRO) if self.has_gyro else (ACC,):
             await link.write(CONTROL, stop_command(m), response=True)
+        self._started.clear()
