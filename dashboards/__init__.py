@@ -1,5 +1,5 @@
-"""The Dash dashboard for gait (runs, run detail with hip findings, trends, live sessions).
+"""gait's Dash dashboard: runs, run detail with hip findings, trends, and a live session view.
 
-It imports gait's public API only; gait never imports dashboards. The app arrives with the dashboard
-issue; until then ``gait analyze`` is the main command.
+It uses gait's public API only (gait never imports it). Start it with ``gait dashboard``; build it in code
+with ``dashboards.app.create_app(data_dir, store_path)``.
 """

@@ -55,6 +55,36 @@ def pod_summary(recording: Recording) -> PodSummary | None:
     return PodSummary(med(speed[moving]), med(cadence[moving & (cadence > 0)]), distance, len(data.t))
 
 
+@dataclass(frozen=True)
+class WatchSummary:
+    """A watch's own running dynamics from its FIT file (medians while running): a second opinion beside gait."""
+
+    cadence_spm: float | None
+    contact_time_ms: float | None
+    vertical_oscillation_cm: float | None
+    contact_balance_pct: float | None
+    step_length_m: float | None
+    speed_ms: float | None
+    n: int
+
+
+def watch_summary(recording: Recording) -> WatchSummary | None:
+    data = recording.extra.get("watch")
+    if data is None or len(data.t) == 0:
+        return None
+    running = data.column("cadence_spm") > 120  # steps/min: running, not standing or walking
+
+    def med(name: str) -> float | None:
+        x = data.column(name)[running]
+        x = x[np.isfinite(x)]
+        return round(float(np.median(x)), 3) if len(x) else None
+
+    return WatchSummary(
+        med("cadence_spm"), med("contact_time_ms"), med("vertical_oscillation_cm"), med("contact_balance_pct"),
+        med("step_length_m"), med("speed_ms"), int(running.sum()),
+    )  # fmt: skip
+
+
 def runner_of(recording: Recording) -> str:
     return recording.meta.subject.id or DEFAULT_RUNNER
 
@@ -134,6 +164,7 @@ def judge(
         else {"n_runs": similar or 0, "needed": MIN_RUNS, "status": "building" if store is not None else "no history"},
         "weekly_load": [w.to_dict() for w in weeks[-WEEKS_SHOWN:]],
         "foot_pod": None if pod is None else dataclasses.asdict(pod),
+        "watch": None if (watch := watch_summary(rec)) is None else dataclasses.asdict(watch),
         "red_flags": list(RED_FLAGS),
         "not_a_diagnosis": NOT_A_DIAGNOSIS,
     }
@@ -161,4 +192,12 @@ def analyze(
     distance_m: float | None = None,
 ) -> RunAnalysis:
     """Movement analysis plus findings. Without a store, findings use this run alone (no baseline)."""
+    if recording.imu.n == 0 and "watch" in recording.extra:
+        from gait.errors import AnalysisError
+
+        raise AnalysisError(
+            f"{recording.name}: a watch file without raw IMU samples; gait's own analysis needs them "
+            "('gait analyze' shows the watch's numbers; 'gait import FILE.fit --attach RECORDING' puts them beside "
+            "gait's)"
+        )
     return judge(analyze_movement(recording), store=store, runner=runner, save=save, distance_m=distance_m)

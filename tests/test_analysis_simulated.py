@@ -213,3 +213,11 @@ def test_fatigue_drift_is_reported():
     assert 2.5 < drift["pelvic_drop_deg"].right_change < 5.0
     assert abs(drift["pelvic_drop_deg"].left_change) < 1.0
     assert -7.0 < drift["cadence_spm"].change < -3.5
+
+
+def test_step_period_of_a_signal_without_repetition_is_nan_not_a_crash() -> None:
+    """Regression: a short random walk has only negative autocorrelation peaks, which crashed the live view."""
+    from gait.analysis.align import step_period
+
+    x = np.cumsum(np.random.default_rng(0).normal(size=230))
+    assert np.isnan(step_period(x, 100.0))

@@ -108,7 +108,7 @@ def test_each_family_records_exactly_what_the_sensor_sent(sessions, family):
     folder, (sensor,), _ = sessions[f"plain-{family}"]
     rec = gait.load(folder)
     idx, sent_t, sent_v = match_sent(rec, sensor)
-    assert rec.imu.n >= 3.0 * sensor.feed.rate_hz  # ~4 s minus connecting
+    assert rec.imu.n >= 2.0 * sensor.feed.rate_hz  # 4 s minus connecting (slower on a loaded machine)
     assert (idx >= 0).all(), "a stored sample the sensor never sent"
     assert np.all(np.diff(idx) == 1), "samples missing or out of order inside the recording"
     assert idx[-1] >= len(sent_t) - 2 * sensor.samples_per_packet() - 1  # only the last packets may be in flight

@@ -81,6 +81,8 @@ def step_period(vertical: Array, fs: float, lo_s: float = 0.22, hi_s: float = 0.
     if len(peaks) == 0:
         return float("nan")
     best = peaks[np.argmax(seg[peaks])]
+    if seg[best] < 0.2:  # no clear repetition (and no "strong" peak at all when every peak is negative)
+        return float("nan")
     strong = peaks[seg[peaks] > 0.7 * seg[best]]
     k = int(strong[0])
     if seg[k] < 0.2:

@@ -58,6 +58,7 @@ BRAKING_CUTOFF_HZ = 20.0
 
 
 STANCE_POINTS = 32  # stance resampled to this many points (peaks and ranges read between samples)
+STANCE_BATCH = 2000  # stances whose full-rate windows are processed together (bounds the 2-D temporaries)
 STEP_POINTS = 64  # steps resampled for the double integral of vertical oscillation
 
 
@@ -82,6 +83,14 @@ def pelvis_step_angles(
     gyroscope sample on the analysis clock; ``ic``/``to`` are on the analysis clock. Only the samples inside
     stances are touched (2-D stance windows).
     """
+    if len(ic) > STANCE_BATCH:  # about 20 (stances x window) arrays live at once below: a long run goes in batches
+        parts = [
+            pelvis_step_angles(
+                gyr_body, fs_gyr, offset_s, tilt_deg, obl_deg, fs, *(x[k : k + STANCE_BATCH] for x in (ic, to, side))
+            )
+            for k in range(0, len(ic), STANCE_BATCH)
+        ]
+        return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
     first = np.floor((ic - offset_s) * fs_gyr).astype(int) - 1
     length = int(np.ceil(float(np.max(to - ic)) * fs_gyr)) + 4
     w = [windows(gyr_body[:, j], first, length)[0] for j in range(3)]

@@ -36,6 +36,7 @@ from gait.analysis.metrics import (
     vertical_oscillation,
 )
 from gait.analysis.orientation import LeverArm, body_kinematics, compensate, fit_lever_arm
+from gait.analysis.placement import restrict as restrict_to_placement
 from gait.analysis.result import Quality, RunAnalysis
 from gait.analysis.signal import Segment, lowpass, nominal_rate, uniform_segments
 from gait.analysis.summary import summarise
@@ -64,19 +65,24 @@ class SegmentResult:
 def analyze(recording: Recording) -> RunAnalysis:
     """Analyse a recording (any mounting; gyroscope optional) into per-step metrics and a run summary."""
     imu = recording.imu
-    where = recording.name
+    where = str(recording.path) if recording.path is not None else recording.name
     if imu.n < 10:
         raise AnalysisError(f"{where}: only {imu.n} samples; too short to analyse")
+    _check_time(where, imu.t)
     fs = nominal_rate(imu.t)
     if not np.isfinite(fs) or fs < MIN_RATE_HZ:
         raise AnalysisError(f"{where}: sample rate {fs:.3g} Hz is too low (need at least {MIN_RATE_HZ:.0f} Hz)")
+    n_bad = 0
     if not np.isfinite(imu.acc).all() or (imu.gyr is not None and not np.isfinite(imu.gyr).all()):
         bad = ~np.isfinite(imu.acc).all(axis=1)
         if imu.gyr is not None:
             bad |= ~np.isfinite(imu.gyr).all(axis=1)
         if bad.mean() > 0.5:
             raise AnalysisError(f"{where}: {bad.sum()} of {imu.n} samples are not finite")
+        n_bad = int(bad.sum())
         imu = type(imu)(imu.t[~bad], imu.acc[~bad], None if imu.gyr is None else imu.gyr[~bad])
+        recording = dataclasses.replace(recording, imu=imu)  # the holes left are gaps, flagged as such
+    _check_units(where, imu.acc, imu.gyr)
     segments = uniform_segments(imu.t, imu.acc, imu.gyr, fs)
     if not segments:
         raise AnalysisError(f"{where}: no stretch of at least 2 s without gaps; too short to analyse")
@@ -120,10 +126,46 @@ def analyze(recording: Recording) -> RunAnalysis:
     lever = next((r.lever_arm for r in results if r.lever_arm is not None), None)
     duration = float(imu.t[-1] - imu.t[0])
     summary = summarise(steps, duration, activity_s)
-    quality = Quality.assess(recording, fs_in, segments, mounting, lever, steps, summary)
-    return RunAnalysis(
+    quality = Quality.assess(recording, fs_in, segments, mounting, lever, steps, summary, non_finite=n_bad)
+    result = RunAnalysis(
         recording=recording, steps=steps, summary=summary, bouts=bouts, quality=quality, mounting=mounting
     )
+    return restrict_to_placement(result)  # withhold what a sensor off the pelvis cannot measure
+
+
+def _check_time(where: str, t: Array) -> None:
+    """Time must be finite and strictly increasing: a clock that jumped back would silently mis-time steps."""
+    if not np.isfinite(t).all():
+        k = int(np.flatnonzero(~np.isfinite(t))[0])
+        raise AnalysisError(f"{where}: time of sample {k} is not a number")
+    back = np.flatnonzero(np.diff(t) <= 0)
+    if len(back):
+        k = int(back[0])
+        raise AnalysisError(
+            f"{where}: time does not increase at sample {k + 1} ({t[k]:.6g} then {t[k + 1]:.6g} s); "
+            "the clock jumped back or samples are out of order"
+        )
+
+
+def _check_units(where: str, acc: Array, gyr: Array | None) -> None:
+    """Gravity must be there at about 1 g and a pelvis cannot spin at 40 rad/s: catches g stored as m/s^2,
+    deg/s as rad/s, removed gravity and dead sensors before they become plausible-looking numbers."""
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd values fail the checks below, quietly
+        mag = float(np.median(np.linalg.norm(acc, axis=1)))
+    if 0.6 < mag < 1.6:
+        raise AnalysisError(
+            f"{where}: accelerometer magnitude is {mag:.2f} m/s^2, about 1: the values look like g, not m/s^2"
+        )
+    if not 0.5 * G0 < mag < 1.6 * G0:
+        raise AnalysisError(
+            f"{where}: median accelerometer magnitude is {mag / G0:.2f} g, expected about 1 g with gravity "
+            "included (wrong units, gravity removed, or a dead sensor)"
+        )
+    if gyr is not None and float(np.percentile(np.abs(gyr), 99)) > 40.0:
+        raise AnalysisError(
+            f"{where}: gyroscope reaches {np.percentile(np.abs(gyr), 99):.0f} rad/s, impossible for a pelvis: "
+            "the values look like deg/s, not rad/s"
+        )
 
 
 def _flight_mask(vert_g: Array, running: Array, fs: float) -> Array:

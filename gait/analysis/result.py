@@ -61,6 +61,7 @@ class Quality:
         lever: LeverArm | None,
         steps: pd.DataFrame,
         summary: RunSummary,
+        non_finite: int = 0,
     ) -> Quality:
         flags: list[str] = []
         msgs: list[str] = []
@@ -88,6 +89,9 @@ class Quality:
                 f"{int(gaps.sum())} gaps in the samples ({gap_total:.1f} s in total); steps next to "
                 "them are flagged and excluded."
             )
+        if non_finite:
+            flags.append("non_finite")
+            msgs.append(f"{non_finite} samples were not numbers (NaN or infinite) and were left out as gaps.")
         if recording.recovered:
             flags.append("recovered")
             msgs.append("The recording was not closed cleanly and was recovered from its crash log.")

@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from gait.errors import GaitError, RecordingError
-from gait.recording import find_recordings, load, read_csv, save
+from gait.recording import find_recordings, load
 from gait.recording import recover as recover_folder
 from gait.store import RunStore, StoreError
 
@@ -61,8 +61,15 @@ def analyze(args: argparse.Namespace) -> int:
     failures: list[str] = []
     for path in tqdm(paths, desc="analysing", unit="rec", disable=None if many else True, file=sys.stderr):
         try:
+            rec = load(path, **_csv_options(args))
+            if rec.imu.n == 0 and "watch" in rec.extra:  # a FIT file: the watch's numbers, no IMU to analyse
+                from gait.cli.importing import format_watch_only, watch_only
+
+                d = watch_only(rec)
+                outputs.append(d) if args.format == "json" else print(format_watch_only(d))
+                continue
             result = run_analysis(
-                load(path, **_csv_options(args)),
+                rec,
                 store=store,
                 runner=args.runner,
                 save=not args.no_save,
@@ -205,18 +212,6 @@ def simulate(args: argparse.Namespace) -> int:
         f"truth: cadence {t['cadence_spm']:.1f} spm, contact {t['contact_time_ms']:.0f} ms, drop L/R "
         f"{t['pelvic_drop_deg_left']:.1f}/{t['pelvic_drop_deg_right']:.1f} deg)"
     )
-    return 0
-
-
-def import_csv(args: argparse.Namespace) -> int:
-    rec = read_csv(args.file, **_csv_options(args))
-    folder = save(rec, args.out)
-    print(
-        f"wrote {folder} ({rec.imu.n} samples, {rec.imu.rate_hz:.1f} Hz, "
-        f"{'acc + gyro' if rec.imu.has_gyro else 'accelerometer only'})"
-    )
-    for note in rec.notes:
-        print(f"note: {note}")
     return 0
 
 

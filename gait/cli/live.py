@@ -11,31 +11,18 @@ import signal
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from gait.analysis.live import LiveAnalyzer
 from gait.errors import DeviceError, RecordingError
-from gait.recording.meta import PLACEMENTS, RecordingMeta, SubjectInfo
+from gait.recording.meta import PLACEMENTS, RecordingMeta
+from gait.sources.connect import ble_sessions, live_meta, make_radio
 from gait.sources.recorder import Recorder, RecorderStatus, RecordResult
 
 SCAN_TIMEOUT_S = 5.0
-
-
-def _radio(args: argparse.Namespace, families: list[str], duration_s: float = 600.0) -> object:
-    """Emulated sensors when asked for, else the real radio."""
-    if families:
-        from gait.sources.emulate import EmulatedRadio, make_sensor
-
-        radio = EmulatedRadio()
-        counts: dict[str, int] = {}
-        for fam in families:
-            counts[fam] = counts.get(fam, 0) + 1
-            radio.add(make_sensor(fam, k=counts[fam], rate_hz=getattr(args, "rate", None), duration_s=duration_s))
-        return radio
-    from gait.sources.ble.bleak_link import BleakRadio
-
-    return BleakRadio(adapter=getattr(args, "adapter", None))
+#: the live cadence is recomputed this often (p95 notification -> metric < 0.1 s; ~3 ms of CPU each time)
+LIVE_REFRESH_S = 0.1
 
 
 def _quiet_bumble() -> None:
@@ -50,7 +37,7 @@ def scan(args: argparse.Namespace) -> int:
     _quiet_bumble()
 
     async def go() -> list:
-        radio = _radio(args, args.emulate or [])
+        radio = make_radio(args.emulate or [], adapter=args.adapter)
         try:
             return await radio.scan(args.timeout)  # type: ignore[attr-defined]
         finally:
@@ -72,36 +59,6 @@ def scan(args: argparse.Namespace) -> int:
     if imus:
         print(f'\nRecord with: gait record --device "{imus[0].name or imus[0].address}"')
     return 0
-
-
-def _stream_names(families: list[str], placements: list[str]) -> list[tuple[str, str]]:
-    """(stream name, placement) per sensor: the first IMU is 'imu' (the one analysed), others by placement."""
-    out: list[tuple[str, str]] = []
-    used: set[str] = set()
-    have_imu = False
-    for i, fam in enumerate(families):
-        place = placements[i] if i < len(placements) else ("shoe" if fam == "rsc" else "")
-        if fam == "rsc":
-            name = "rsc"
-        elif not have_imu:
-            name, have_imu = "imu", True
-            place = place or "sacrum"
-        else:
-            if not place:
-                raise DeviceError(
-                    f"sensor {i + 1}: give its --placement (one per sensor, in order; e.g. {', '.join(PLACEMENTS[:6])})"
-                )
-            name = place
-        if place and place not in PLACEMENTS:
-            raise DeviceError(f"unknown placement {place!r} (choose from {', '.join(PLACEMENTS)})")
-        base, k = name, 2
-        while name in used:
-            name, k = f"{base}{k}", k + 1
-        used.add(name)
-        out.append((name, place))
-    if not have_imu:
-        raise DeviceError("record needs at least one IMU sensor: a speed-and-cadence pod alone gives no gait data")
-    return out
 
 
 class StatusLine:
@@ -146,7 +103,7 @@ async def _run(recorder: Recorder, duration: float | None, status: StatusLine) -
         loop.add_signal_handler(signal.SIGINT, stop.set)
         loop.add_signal_handler(signal.SIGTERM, stop.set)
     try:
-        return await recorder.run(duration_s=duration, stop=stop, on_status=status)
+        return await recorder.run(duration_s=duration, stop=stop, on_status=status, status_every_s=LIVE_REFRESH_S)
     finally:
         status.done()
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -166,6 +123,8 @@ def _summarise(result: RecordResult, args: argparse.Namespace) -> None:
     for name, st in result.streams.items():
         extra = f", {st.gaps} gap(s)" if st.gaps else ""
         print(f"  {name}: {st.samples} samples, {st.lost} lost{extra}  {st.device}")
+        if not st.connected and st.message not in ("", "ended", *result.errors):  # dropped, never came back
+            print(f"  note: {name}: link lost and not re-established before the end ({st.message})")
     for err in result.errors:
         print(f"  note: {err}")
     if getattr(args, "no_analyze", False):
@@ -187,7 +146,74 @@ def _summarise(result: RecordResult, args: argparse.Namespace) -> None:
         print(f"  not analysed: {exc}")
 
 
+def record_phone(args: argparse.Namespace) -> int:
+    """``gait record --phone sensorlogger|phyphox``: a phone over the local network, same recorder and status line."""
+    from gait.sources.phone.phyphox import PhyphoxSource
+    from gait.sources.phone.sensorlogger import DEFAULT_HOST, DEFAULT_PORT, SensorLoggerSource
+
+    if args.device or args.emulate:
+        raise DeviceError("use either --phone or --device/--emulate, not both")
+    placement = (args.placement or ["waist_belt"])[0]
+    if placement not in PLACEMENTS:
+        raise DeviceError(f"unknown placement {placement!r} (choose from {', '.join(PLACEMENTS)})")
+    out = Path(args.out) if args.out else _default_out("phone")
+    if out.exists() and any(out.iterdir()):
+        raise RecordingError(f"{out}: already exists and is not empty (choose another --out)")
+    source: SensorLoggerSource | PhyphoxSource
+    if args.phone == "sensorlogger":
+        if args.url:
+            raise DeviceError("--url is for phyphox; Sensor Logger pushes to gait (use --host/--port/--token)")
+        source = SensorLoggerSource(
+            args.host or DEFAULT_HOST,
+            DEFAULT_PORT if args.port is None else args.port,
+            args.token,
+            platform=args.phone_os,
+            placement=placement,
+        )
+    else:
+        if not args.url:
+            raise DeviceError("give --url http://PHONE:PORT as phyphox shows it under 'Allow remote access'")
+        source = PhyphoxSource(args.url, placement=placement, platform="ios" if args.phone_os == "ios" else "android")
+    detail = json.dumps({"app": args.phone, "url": getattr(source, "base", "")})
+    meta = live_meta(title=args.title, runner=args.runner, placement=placement, source="phone", detail=detail)
+    recorder = Recorder(out, meta)
+    recorder.add(source)
+    live = LiveAnalyzer(window_s=30.0, rate_hz=100.0)
+    recorder.on_block.append(lambda b: live.append(b.t, b.values) if b.stream == "imu" else None)
+
+    async def announce() -> None:
+        if isinstance(source, SensorLoggerSource):
+            await source.listening.wait()
+            print(f"listening on {source.host}:{source.port}. In Sensor Logger (Logger page, gear icon), turn on "
+                  f"HTTP Push with the URL:\n  {source.url()}", file=sys.stderr)  # fmt: skip
+            if source.host in ("127.0.0.1", "localhost"):
+                print("  (only this machine can reach 127.0.0.1: for a phone on the Wi-Fi use --host 0.0.0.0)",
+                      file=sys.stderr)  # fmt: skip
+        else:
+            print(f"polling phyphox at {source.base} ...", file=sys.stderr)
+        print(f"recording to {out} (Ctrl-C to stop{'' if args.duration is None else f'; {args.duration:g} s'})",
+              file=sys.stderr)  # fmt: skip
+
+    async def go() -> RecordResult:
+        task = asyncio.create_task(announce())
+        try:
+            return await _run(recorder, args.duration, StatusLine(live))
+        finally:
+            task.cancel()
+
+    result = asyncio.run(go())
+    if isinstance(source, SensorLoggerSource):
+        c = source.counts
+        late = f", {source.imu.late} readings too late to keep" if source.imu.late else ""
+        print(f"  push messages: {c['accepted']} accepted, {c['duplicate']} duplicate, {c['rejected']} rejected{late}"
+              + (f" (last: {source.rejections[-1]})" if source.rejections else ""))  # fmt: skip
+    _summarise(result, args)
+    return 0
+
+
 def record(args: argparse.Namespace) -> int:
+    if getattr(args, "phone", None):
+        return record_phone(args)
     _quiet_bumble()
     emulate = args.emulate or []
     devices = args.device or []
@@ -202,50 +228,26 @@ def record(args: argparse.Namespace) -> int:
     status = StatusLine(live)
 
     async def go() -> RecordResult:
-        from gait.sources.ble.devices import identify
-        from gait.sources.ble.session import DeviceSession, match_advert
-
-        radio = _radio(args, emulate, duration_s=max(30.0, (args.duration or 600.0) + 10))
+        radio = make_radio(
+            emulate, args.rate, duration_s=max(30.0, (args.duration or 600.0) + 10), adapter=args.adapter
+        )
         try:
             if emulate:
-                await radio.start()  # type: ignore[attr-defined]
-            targets = [s.name for s in radio.sensors] if emulate else devices  # type: ignore[attr-defined]
+                await radio.start()
+            targets = [s.name for s in radio.sensors] if emulate else devices
             print(f"looking for {', '.join(targets)} ...", file=sys.stderr)
-            adverts = await radio.scan(1.0 if emulate else args.timeout)  # type: ignore[attr-defined]
-            found = []
-            for target in targets:
-                advert = match_advert(target, adverts)
-                driver_cls = identify(advert) if advert is not None else None
-                if advert is None or driver_cls is None:
-                    seen = ", ".join(a.name for a in adverts if identify(a)) or "no supported sensors"
-                    raise DeviceError(f"sensor {target!r} not found or not supported (in range: {seen})")
-                found.append((advert, driver_cls))
-            names = _stream_names([d.family for _, d in found], args.placement or [])
-            primary = next(p for n, p in names if n == "imu")
-            meta = RecordingMeta(
-                title=args.title or f"run {datetime.now():%Y-%m-%d %H:%M}",
-                start_utc=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-                placement=primary,
-                subject=SubjectInfo(id=args.runner or ""),
-                source="ble",
-                source_detail=json.dumps(
-                    {"sensors": [f"{a.name} ({a.address})" for a, _ in found], "emulated": bool(emulate)}
-                ),
-                synthetic=bool(emulate),
-                notes="Emulated sensors streaming gait's simulator (not a person)." if emulate else "",
+            meta, sessions = await ble_sessions(
+                radio,
+                targets,
+                args.placement or [],
+                rate_hz=args.rate,
+                scan_timeout_s=1.0 if emulate else args.timeout,
+                title=args.title,
+                runner=args.runner,
+                emulated=bool(emulate),
             )
             recorder = Recorder(out, meta)
-            for (advert, driver_cls), (stream, place) in zip(found, names, strict=True):
-                driver = driver_cls(args.rate if driver_cls.kind == "imu" else None)
-                session = DeviceSession(
-                    radio,
-                    advert.name or advert.address,
-                    driver,
-                    stream,
-                    place,  # type: ignore[arg-type]
-                    scan_timeout_s=1.0 if emulate else args.timeout,
-                )
-                session.advert = advert
+            for session in sessions:
                 recorder.add(session)
             recorder.on_block.append(lambda b: live.append(b.t, b.values) if b.stream == "imu" else None)
             print(
@@ -254,7 +256,7 @@ def record(args: argparse.Namespace) -> int:
             )
             return await _run(recorder, args.duration, status)
         finally:
-            await radio.close()  # type: ignore[attr-defined]
+            await radio.close()
 
     result = asyncio.run(go())
     _summarise(result, args)

@@ -162,13 +162,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "import",
-        help="turn a plain CSV file into a recording folder",
-        description="Import a plain CSV file (see docs/csv-format.md) as a recording folder.",
+        help="turn a CSV file, a phone app's export or a FIT file into a recording folder",
+        description="Import a plain CSV file (docs/csv-format.md), a Sensor Logger export (zip or folder), a phyphox "
+        "CSV export, or a Garmin FIT file (the watch's running dynamics, docs/phones.md) as a recording folder. "
+        "The format is detected unless --format says it.",
+        epilog="Examples:\n  gait import run.csv --out run1\n  gait import sensorlogger_2026-05-01.zip --out run2\n"
+        "  gait import watch.fit --attach run2 --out run2_with_watch",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", help="CSV file")
+    p.add_argument("file", help="CSV file, Sensor Logger zip/folder, phyphox CSV export, or .fit file")
     p.add_argument("--out", required=True, help="output recording folder")
+    p.add_argument(
+        "--format", choices=["auto", "csv", "sensorlogger", "phyphox", "fit"], default="auto", help="(default: auto)"
+    )
+    p.add_argument(
+        "--phone-os",
+        choices=["android", "ios"],
+        default=None,
+        help="the phone's axis convention (Sensor Logger: default from Metadata.csv; phyphox: default android)",
+    )
+    p.add_argument("--attach", metavar="RECORDING", help="FIT: put the watch's numbers beside this IMU recording")
     _add_csv_options(p)
-    p.set_defaults(func="import_csv")
+    p.set_defaults(func="importing.import_file")
 
     p = sub.add_parser("info", help="show what a recording says about itself")
     p.add_argument("path", help="recording folder or CSV file")
@@ -210,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "record",
-        help="record from Bluetooth sensors (or emulated ones) crash-safely",
+        help="record from Bluetooth sensors, emulated ones or a phone, crash-safely",
         description="Connect to one or more sensors, stream, show a live status line, and write a crash-safe "
         "recording (flushed to disk every second). A dropped link is reconnected with back-off and the gap is "
         "marked; Ctrl-C stops cleanly. The first IMU is the one analysed; give --placement per sensor when "
@@ -218,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the run history.",
         epilog='Examples:\n  gait record --device "Movesense 233830000123" --duration 1800\n'
         '  gait record --device movesense --device "Foot pod" --placement sacrum --placement shoe\n'
-        "  gait record --emulate movesense --duration 60      # no hardware: an emulated sensor",
+        "  gait record --emulate movesense --duration 60      # no hardware: an emulated sensor\n"
+        "  gait record --phone sensorlogger --host 0.0.0.0 --token s3cret   # a phone (docs/phones.md)\n"
+        "  gait record --phone phyphox --url http://192.168.1.20:8080",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
@@ -249,6 +266,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--adapter", default=None, help="Bluetooth adapter, e.g. hci1 (Linux)")
     p.add_argument("--no-analyze", action="store_true", help="only record; do not analyse or save to the history")
     p.add_argument("--store", default=None, help="run store file (default: $GAIT_HOME/gait.sqlite)")
+    g = p.add_argument_group("phones (docs/phones.md)")
+    g.add_argument("--phone", choices=["sensorlogger", "phyphox"], help="record a phone app over the local network")
+    g.add_argument("--host", default=None, help="Sensor Logger: interface to listen on (default 127.0.0.1; "
+                   "a phone on the Wi-Fi needs --host 0.0.0.0)")  # fmt: skip
+    g.add_argument("--port", type=int, default=None, help="Sensor Logger: port to listen on (default 8000)")
+    g.add_argument("--token", default=None, help="Sensor Logger: shared token the push URL must carry")
+    g.add_argument("--phone-os", choices=["auto", "android", "ios"], default="auto",
+                   help="the phone's axis convention (default auto: Sensor Logger from the payload, "
+                   "phyphox android)")  # fmt: skip
+    g.add_argument("--url", default=None, help="phyphox: the remote-access address, e.g. http://192.168.1.20:8080")
     p.set_defaults(func="live.record")
 
     p = sub.add_parser(
@@ -267,6 +294,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-analyze", action="store_true", help="do not analyse after the replay")
     _add_csv_options(p)
     p.set_defaults(func="live.replay")
+
+    p = sub.add_parser(
+        "batch",
+        help="analyse a folder of recordings in parallel into one summary table",
+        description="Analyse every recording folder and .csv file in DIR in parallel (all cores by default, or "
+        "on a Dask cluster): one row per run with its summary metrics and findings count, each run judged on "
+        "its own (no run history is read or written). Unreadable recordings are skipped and reported; the exit "
+        "code is 1 if any was skipped (the others are still written), 0 otherwise.",
+        epilog="Examples:\n  gait batch cohort/ --out summary.parquet\n  gait batch runs/ --workers 2 --out runs.csv\n"
+        "  gait batch cohort/ --recursive --dask tcp://scheduler:8786 --out summary.parquet",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("folder", metavar="DIR", help="folder holding recording folders and/or .csv files")
+    p.add_argument("--workers", type=int, default=None, help="parallel processes (default: every core)")
+    p.add_argument("--out", default=None, help="write the table here: .parquet or .csv (default: print only)")
+    p.add_argument("--recursive", action="store_true", help="also search sub-folders that are not recordings")
+    p.add_argument("--dask", metavar="SCHEDULER_ADDRESS", default=None, help="run on an existing Dask cluster")
+    _add_csv_options(p)
+    p.set_defaults(func="batch.batch")
+
+    p = sub.add_parser(
+        "dashboard",
+        help="open the dashboard: runs, run detail with hip findings, trends, live sessions",
+        description="Analyse every recording in the data folder (cached after the first time) and serve the "
+        "dashboard in your browser. It listens on this computer only unless --host says otherwise.",
+        epilog="Examples:\n  gait dashboard                      # the bundled sample recordings\n"
+        "  gait dashboard --data ~/runs --port 8051\n"
+        "  gait dashboard --host 0.0.0.0        # reachable from a tablet on the same network",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        help="folder of recordings and CSV files (default: the bundled samples, else $GAIT_HOME/recordings)",
+    )
+    p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer only)")
+    p.add_argument("--store", default=None, help="run store file (default: $GAIT_HOME/gait.sqlite)")
+    p.set_defaults(func="dashboard.dashboard")
 
     p = sub.add_parser(
         "recover",

@@ -96,6 +96,21 @@ def format_text(result: RunAnalysis) -> str:
             f"  Foot pod      speed {_fmt(pod.speed_ms, 'm/s', 2)}, cadence {_fmt(pod.cadence_spm, 'spm', 0)} "
             f"(its own count, a second opinion){dist}"
         )
+    from gait.runs import watch_summary
+
+    watch = watch_summary(result.recording)
+    if watch is not None:  # the watch's numbers beside gait's own (a second opinion)
+        med = s.medians
+        pairs = (
+            ("cadence", watch.cadence_spm, s.cadence_spm, "spm", 1),
+            ("contact", watch.contact_time_ms, med["contact_time_ms"], "ms", 0),
+            ("vert. osc.", watch.vertical_oscillation_cm, med["vertical_oscillation_cm"], "cm", 1),
+        )
+        cells = [f"{n} {_fmt(w, u, d)} (gait {_fmt(g, u, d)})" for n, w, g, u, d in pairs]
+        lines.append(
+            "  Watch (FIT)   " + ", ".join(cells) + f", contact balance {_fmt(watch.contact_balance_pct, '%', 1)}"
+            f", step {_fmt(watch.step_length_m, 'm', 2)}"
+        )
     lines.append(
         f"  Quality       {q.sample_rate_hz:.0f} Hz, {'acc + gyro' if q.has_gyroscope else 'accelerometer only'}"
         f", mounting: {q.mounting}"

@@ -192,6 +192,10 @@ def evaluate(
                 0.0,
             )
         )
+    elif "placement_limits" in result.quality.flags:  # e.g. a phone in a pocket: no pelvis angles to judge
+        why = result.quality.unavailable.get("pelvic_drop_deg", "placement")
+        action = "Wear the sensor in a belt at the sacrum to follow pelvic drop."
+        out.append(_finding(m, "not_enough_data", f"Pelvic drop not measured: {why}.", action, "not_enough_data", 0.0))
     else:
         for side_name, key, n_side in (("left", "drop_left_deg", s.n_left), ("right", "drop_right_deg", s.n_right)):
             value = values[key]

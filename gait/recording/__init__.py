@@ -29,14 +29,19 @@ __all__ = [
 
 
 def load(path: Path | str, **csv_options: str) -> Recording:
-    """Load a recording folder or a plain CSV file (``csv_options``: acc_unit, gyr_unit, placement)."""
+    """Load a recording folder, a plain CSV file (``csv_options``: acc_unit, gyr_unit, placement), a phone app's
+    export (Sensor Logger zip or folder, phyphox CSV) or a FIT file (docs/phones.md)."""
     path = Path(path)
     if is_recording_folder(path):
         return load_folder(path)
-    if path.is_file() and path.suffix.lower() == ".csv":
-        return read_csv(path, **csv_options)
     if not path.exists():
         raise RecordingError(f"{path}: no such file or folder")
+    from gait.recording.detect import importable, read_any  # phone exports (zip, folder, phyphox CSV) and FIT
+
+    if path.is_file() and path.suffix.lower() == ".csv" and importable(path) == "csv":
+        return read_csv(path, **csv_options)
+    if importable(path):
+        return read_any(path, placement=csv_options.get("placement"))
     if path.is_dir():
         raise RecordingError(f"{path}: not a recording folder (no meta.json); to analyse many, pass the parent")
     raise RecordingError(f"{path}: unsupported file type (expected a recording folder or a .csv file)")
@@ -46,6 +51,10 @@ def find_recordings(path: Path | str) -> list[Path]:
     """A recording itself, or every recording folder and CSV file directly inside a folder (sorted)."""
     path = Path(path)
     if is_recording_folder(path) or path.is_file():
+        return [path]
+    from gait.recording.detect import importable
+
+    if path.is_dir() and importable(path) == "sensorlogger":  # an unzipped Sensor Logger export is one recording
         return [path]
     if not path.is_dir():
         raise RecordingError(f"{path}: no such file or folder")

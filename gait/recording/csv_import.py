@@ -88,16 +88,16 @@ def read_csv(
     acc = numeric(acc_cols) * ACC_UNITS[acc_unit]
     gyr = numeric(gyr_cols) * GYR_UNITS[gyr_unit] if gyr_cols else None
 
-    if np.isnan(t).any():
-        raise RecordingError(f"{path}: row {int(np.flatnonzero(np.isnan(t))[0]) + 2}: empty time")
-    rows = np.isnan(acc).any(axis=1)
+    if not np.isfinite(t).all():
+        raise RecordingError(f"{path}: row {int(np.flatnonzero(~np.isfinite(t))[0]) + 2}: empty or infinite time")
+    rows = ~np.isfinite(acc).all(axis=1)  # empty, nan or inf: no measurement
     if gyr is not None:
-        rows |= np.isnan(gyr).any(axis=1)
+        rows |= ~np.isfinite(gyr).all(axis=1)
     notes = []
     if rows.any():
         if rows.mean() > 0.5:
             raise RecordingError(f"{path}: {rows.sum()} of {len(rows)} rows have empty sensor values")
-        notes.append(f"{int(rows.sum())} rows with empty values were dropped (treated as gaps)")
+        notes.append(f"{int(rows.sum())} rows with empty or non-numeric values were dropped (treated as gaps)")
         t, acc = t[~rows], acc[~rows]
         gyr = None if gyr is None else gyr[~rows]
     check_samples(path, t, acc, gyr, acc_unit=acc_unit, gyr_unit=gyr_unit)
@@ -149,7 +149,8 @@ def check_samples(
         raise RecordingError(
             f"{where}: sample rate {rate:.3g} Hz is outside {MIN_RATE_HZ:.0f}-{MAX_RATE_HZ:.0f} Hz{hint}"
         )
-    mag = float(np.median(np.linalg.norm(acc, axis=1)))  # acc is in SI (m/s^2) here
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd values (1e308) fail the check below, quietly
+        mag = float(np.median(np.linalg.norm(acc, axis=1)))  # acc is in SI (m/s^2) here
     if acc_unit in ("m/s^2", "ms2") and 0.6 < mag < 1.6:
         raise RecordingError(
             f"{where}: accelerometer magnitude is {mag:.2f} m/s^2, about 1: the values look like g (use --acc-unit g)"

@@ -51,8 +51,12 @@ def write_samples(path: Path, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | 
 def _read_table(path: Path) -> pa.Table:
     try:
         return feather.read_table(path)
-    except (OSError, pa.ArrowInvalid) as exc:
+    except (OSError, pa.ArrowException) as exc:  # incl. absurd sizes from a damaged header (ArrowMemoryError)
         raise RecordingError(f"{path}: cannot read samples ({str(exc).splitlines()[0]})") from None
+
+
+def _numeric(t: pa.DataType) -> bool:
+    return pa.types.is_floating(t) or pa.types.is_integer(t)
 
 
 def read_samples(path: Path) -> ImuData:
@@ -61,6 +65,9 @@ def read_samples(path: Path) -> ImuData:
     need = {"t_s", "acc_x_ms2", "acc_y_ms2", "acc_z_ms2"}
     if not need <= names:
         raise RecordingError(f"{path}: missing columns {sorted(need - names)}")
+    odd = [f.name for f in table.schema if f.name.endswith(("_s", "_ms2", "_rads")) and not _numeric(f.type)]
+    if odd:
+        raise RecordingError(f"{path}: columns {odd} do not hold numbers (the file is damaged)")
     n = table.num_rows
 
     def block(prefix: str, unit: str) -> np.ndarray:
@@ -70,8 +77,14 @@ def read_samples(path: Path) -> ImuData:
         return out
 
     t = table.column("t_s").to_numpy().astype(np.float64)
+    bad = np.flatnonzero(~(np.diff(t) > 0))  # the writer only stores increasing times: anything else is damage
+    if len(bad) or (n and not np.isfinite(t[0])):
+        k = int(bad[0]) + 1 if len(bad) else 0
+        raise RecordingError(f"{path}: time does not increase at sample {k} (the file is damaged)")
     acc = block("acc", "ms2")
     gyr = block("gyr", "rads") if {"gyr_x_rads", "gyr_y_rads", "gyr_z_rads"} <= names else None
+    table = None  # Arrow's own memory pool keeps freed buffers: return them (measured: peak of 1 h analysis -8 %)
+    pa.default_memory_pool().release_unused()
     return ImuData(t=t, acc=acc, gyr=gyr)
 
 
@@ -125,10 +138,14 @@ def read_events(folder: Path) -> tuple[Gap, ...]:
             d = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if d.get("type") == "gap":
-            gaps.append(
-                Gap(float(d["start_s"]), float(d["end_s"]), str(d.get("reason", "")), str(d.get("stream", "imu")))
-            )
+        if not isinstance(d, dict) or d.get("type") != "gap":
+            continue
+        try:
+            gap = Gap(float(d["start_s"]), float(d["end_s"]), str(d.get("reason", "")), str(d.get("stream", "imu")))
+        except (KeyError, TypeError, ValueError):
+            continue  # a damaged line: the samples themselves still show the hole
+        if np.isfinite(gap.start_s) and np.isfinite(gap.end_s):
+            gaps.append(gap)
     return tuple(gaps)
 
 
@@ -150,6 +167,11 @@ def load_folder(folder: Path | str) -> Recording:
     imu: ImuData | None = None
     extra: dict[str, StreamData] = {}
     for stream in meta.streams:
+        for part in (stream.file, stream.name):  # both name files: never let meta.json point outside the folder
+            if not isinstance(part, str) or Path(part).name != part or part in ("", ".", ".."):
+                raise RecordingError(
+                    f"{folder / 'meta.json'}: stream {stream.name!r} names {part!r}, outside the recording folder"
+                )
         data_path = folder / stream.file
         log_path = folder / (stream.name + ".log")
         if data_path.exists():
@@ -174,7 +196,7 @@ def load_folder(folder: Path | str) -> Recording:
     if recovered:
         notes.append("run 'gait recover' to compact it")
         meta = meta.replace(gaps=meta.gaps + read_events(folder))
-    if imu.n < 2:
+    if imu.n < 2 and not (imu.n == 0 and extra and meta.source == "fit-import"):  # a watch-only FIT import
         raise RecordingError(f"{folder}: recording holds fewer than 2 samples")
     return Recording(meta=meta, imu=imu, path=folder, recovered=recovered, notes=tuple(notes), extra=extra)
 

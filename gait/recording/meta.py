@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ CHANNEL_UNITS = {"t_s": "s", "acc": "m/s^2", "gyr": "rad/s"}
 #: Channels of a Running Speed and Cadence stream (a foot pod: a second opinion beside the IMU, and speed).
 RSC_CHANNELS: tuple[str, ...] = ("t_s", "speed_ms", "cadence_spm", "stride_length_m", "distance_m")
 _UNITS = {"speed_ms": "m/s", "cadence_spm": "1/min", "stride_length_m": "m", "distance_m": "m"}
+#: a watch's running dynamics (FIT import, stream "watch")
+_UNITS.update(vertical_oscillation_cm="cm", contact_time_ms="ms", contact_balance_pct="%", step_length_m="m")
 
 PLACEMENTS = (
     "sacrum",
@@ -143,7 +146,10 @@ class RecordingMeta:
     def from_dict(cls, d: dict[str, Any], where: str = "meta.json") -> RecordingMeta:
         if d.get("format") != FORMAT_NAME:
             raise RecordingError(f"{where}: not a gait recording (format is {d.get('format')!r})")
-        if int(d.get("format_version", 0)) > FORMAT_VERSION:
+        version = d.get("format_version", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise RecordingError(f"{where}: format_version must be a whole number (got {version!r:.40})")
+        if version > FORMAT_VERSION:
             raise RecordingError(
                 f"{where}: format version {d.get('format_version')} is newer than this gait "
                 f"(reads up to {FORMAT_VERSION}); upgrade gait"
@@ -153,7 +159,7 @@ class RecordingMeta:
                 StreamInfo(**{k: (tuple(v) if k == "channels" else v) for k, v in s.items() if k != "units"})
                 for s in d.get("streams", [])
             )
-            return cls(
+            meta = cls(
                 **{
                     **{k: v for k, v in d.items() if k in _SCALAR_FIELDS},
                     "device": DeviceInfo(**d.get("device", {})),
@@ -162,8 +168,41 @@ class RecordingMeta:
                     "gaps": tuple(Gap(**g) for g in d.get("gaps", [])),
                 }
             )
-        except TypeError as exc:
-            raise RecordingError(f"{where}: unexpected field ({exc})") from None
+        except (TypeError, AttributeError) as exc:  # a list where an object belongs, an unknown key, ...
+            raise RecordingError(f"{where}: unexpected field ({str(exc).replace(chr(10), ' ')})") from None
+        _check_types(meta, where)
+        return meta
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "float": (int, float), "int": (int,), "bool": (bool,)}
+
+
+def _type_ok(value: Any, kind: str) -> bool:
+    if kind == "None":
+        return value is None
+    if kind not in _JSON_TYPES or (isinstance(value, bool) and kind != "bool"):
+        return False
+    return isinstance(value, _JSON_TYPES[kind]) and (kind != "float" or math.isfinite(value))
+
+
+def _check_types(obj: Any, where: str) -> None:
+    """A field of the wrong JSON type (text where a number belongs, NaN, a list for a name) would fail far
+    from here, mid-analysis: name it now, in one line."""
+    for f in dataclasses.fields(obj):
+        value, kind = getattr(obj, f.name), str(f.type)
+        if dataclasses.is_dataclass(value):
+            _check_types(value, where)
+            continue
+        if kind.startswith("tuple["):
+            inner = kind[len("tuple[") :].split(",")[0].strip()
+            for v in value:
+                if dataclasses.is_dataclass(v):
+                    _check_types(v, where)
+                elif not _type_ok(v, inner):
+                    raise RecordingError(f"{where}: {f.name} holds {v!r:.40}, expected {inner}")
+            continue
+        if not any(_type_ok(value, k.strip()) for k in kind.split("|")):
+            raise RecordingError(f"{where}: field {f.name!r} is {value!r:.40}, expected {kind}")
 
 
 _SCALAR_FIELDS = {
@@ -202,6 +241,8 @@ def read_meta(folder: Path) -> RecordingMeta:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RecordingError(f"{folder}: not a recording folder (no meta.json)") from None
+    except UnicodeDecodeError:
+        raise RecordingError(f"{path}: meta.json is not text (corrupted?)") from None
     try:
         d = json.loads(text)
     except json.JSONDecodeError as exc:

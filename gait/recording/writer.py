@@ -11,6 +11,7 @@ foot pod); the one named ``imu`` is the one gait analyses.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -86,6 +87,7 @@ class RecordingWriter:
         self._events = open(self.folder / EVENTS_FILE, "a", encoding="utf-8")  # noqa: SIM115
         self._last_flush = time.monotonic()
         self.closed = False
+        self.failed = ""  # set when the disk refused a write: nothing more is written, the logs keep what was safe
 
     def add_stream(self, info: StreamInfo) -> None:
         """Start a new stream (e.g. a sensor whose channels are known once it is connected)."""
@@ -159,6 +161,8 @@ class RecordingWriter:
 
     def flush(self) -> None:
         """Write each stream's queued samples as one checksummed record and sync it to disk."""
+        if self.failed:
+            raise RecordingError(self.failed)
         self._last_flush = time.monotonic()
         for s in self._streams.values():
             if not s.pending_t:
@@ -172,15 +176,23 @@ class RecordingWriter:
                 s.log.flush()
                 os.fsync(s.log.fileno())
             except OSError as exc:
-                raise RecordingError(
+                self.failed = (
                     f"{self.folder}: cannot write samples ({exc.strerror}); everything before "
-                    f"t={t[0]:.1f} s is safe on disk"
-                ) from None
+                    f"t={t[0]:.2f} s is safe on disk"
+                )
+                raise RecordingError(self.failed) from None
             s.n_samples += len(t)
 
     def close(self) -> Path:
         """Flush, compact the logs into columnar files, mark the recording complete. Safe to call twice."""
         if self.closed:
+            return self.folder
+        if self.failed:  # keep the logs as they are: loading recovers everything that reached the disk
+            for s in self._streams.values():
+                with contextlib.suppress(OSError):
+                    s.log.close()
+            self._events.close()
+            self.closed = True
             return self.folder
         self.flush()
         for s in self._streams.values():

@@ -24,6 +24,7 @@ from gait.recording.writer import RecordingWriter
 from gait.sources.blocks import SampleBlock, SourceEvent
 
 Emit = Callable[[SampleBlock | SourceEvent], None]
+RATE_WINDOW_S = 1.0
 
 
 class LiveSource(Protocol):
@@ -39,7 +40,7 @@ class StreamStatus:
     lost: int = 0
     gaps: int = 0
     battery: float | None = None
-    rate_hz: float = 0.0  # samples per second over the last status interval
+    rate_hz: float = 0.0  # samples per second over the last second (or the status interval, when longer)
     message: str = ""
     device: str = ""
 
@@ -135,7 +136,7 @@ class Recorder:
         clock0 = time.monotonic()
         tasks = [asyncio.create_task(s.run(stop, queue.put_nowait, clock0)) for s in self.sources]
         stopped_by = "stop"
-        last_status, last_samples = clock0, {k: 0 for k in self.streams}
+        last_status, last_rate, last_samples = clock0, clock0, {k: 0 for k in self.streams}
         try:
             while True:
                 now = time.monotonic()
@@ -154,17 +155,21 @@ class Recorder:
                     while not queue.empty():
                         self._handle(queue.get_nowait(), writer)
                 if on_status is not None and now - last_status >= status_every_s:
-                    for k, st in self.streams.items():
-                        st.rate_hz = (st.samples - last_samples.get(k, 0)) / (now - last_status)
-                        last_samples[k] = st.samples
+                    if now - last_rate >= RATE_WINDOW_S:  # a steady rate even when the status comes 10 times a second
+                        for k, st in self.streams.items():
+                            st.rate_hz = (st.samples - last_samples.get(k, 0)) / (now - last_rate)
+                            last_samples[k] = st.samples
+                        last_rate = now
                     last_status = now
                     on_status(RecorderStatus(now - clock0, self.streams))
         finally:
             stop.set()
             results = await asyncio.gather(*tasks, return_exceptions=True)
-            while not queue.empty():
-                self._handle(queue.get_nowait(), writer)
-            writer.close()
+            try:
+                while not queue.empty():
+                    self._handle(queue.get_nowait(), writer)
+            finally:
+                writer.close()  # even when the disk failed: the logs are closed and keep what was written
         for r in results:
             if isinstance(r, DeviceError):
                 self.errors.append(str(r))

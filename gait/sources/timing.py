@@ -23,6 +23,7 @@ FIT_SPAN_S = 300.0  # drift is fitted over the last 5 minutes of windows
 MIN_FIT_SPAN_S = 20.0
 MAX_DRIFT = 2e-3  # crystals are within +-100 ppm; more means a bad fit
 MAX_SLEW = 1e-3  # seconds of correction per second (a 0.1 % rate change at most)
+JUMP_S = 1.0  # a frame whose device time disagrees with its arrival by more than this: the sensor's clock jumped
 
 
 class DeviceClock:
@@ -87,6 +88,13 @@ class DeviceClock:
         self.a = current - self.b * now
         self._last_update_t = now
 
+    def anchor(self, device_t: float, t: float, b: float = 1.0) -> None:
+        """Start settled, mapping ``device_t`` to session time ``t`` (after a clock jump: no hold, no seam); the
+        arrival envelope then corrects it by slewing, as always."""
+        self.a, self.b = t - b * device_t, b
+        self._minima.clear()
+        self._first_device_t, self._last_update_t = device_t - WINDOW_S, device_t
+
     def map(self, device_t: np.ndarray) -> np.ndarray:
         return self.a + self.b * np.asarray(device_t, float)
 
@@ -116,6 +124,9 @@ class StreamTimer:
         self.lost = 0
         self.dropped = 0  # duplicates and frames that arrived too late
         self.released = 0
+        self.clock_jumps = 0  # the sensor's clock jumped (reset, resynchronised): its time line was re-anchored
+        self.last_jump_s = 0.0
+        self.jump_at_s = math.nan  # session time where the latest jump's samples continue
         self._pending: list[tuple[float, int, Frame]] = []  # (device start, counter, frame), sorted
         self._counter = 0
         self._next_device_t = math.nan  # expected device time of the next sample
@@ -131,8 +142,9 @@ class StreamTimer:
             return []
         if not self.device_clock or frame.device_t is None:
             return self._push_arrival(frame, host_t)
-        self.clock.observe(float(frame.device_t[-1]), host_t)
         start = float(frame.device_t[0])
+        out = self._check_jump(frame, host_t)
+        self.clock.observe(float(frame.device_t[-1]), host_t)
         if not math.isnan(self._next_device_t) and start < self._next_device_t - 0.5 / self.rate_hz:
             self.dropped += 1
             return []
@@ -141,7 +153,31 @@ class StreamTimer:
             return []
         bisect.insort(self._pending, (start, self._counter, frame))
         self._counter += 1
-        return self._release(newest=float(frame.device_t[-1]))
+        return out + self._release(newest=float(frame.device_t[-1]))
+
+    def _check_jump(self, frame: Frame, host_t: float) -> list[SampleBlock]:
+        """A frame stamped in the future of its arrival, or well before what was already released yet arriving
+        late by as much, means the sensor's clock jumped (not lost samples): release what is held on the old
+        mapping, then go on from where it ended (the caller marks the seam)."""
+        if not self.clock.settled or frame.device_t is None:
+            return []
+        residual = host_t - float(self.clock.map(np.array([frame.device_t[-1]]))[0])
+        back = float(frame.device_t[0]) < self._next_device_t - JUMP_S and residual > JUMP_S
+        if residual > -JUMP_S and not back:
+            return []
+        out = self.flush()
+        clock = DeviceClock()
+        self.jump_at_s = math.nan
+        if math.isnan(self._next_device_t):
+            self.clock = clock  # nothing released yet: settle a new mapping from arrivals
+        else:  # the sensor kept sampling; only its clock value jumped: continue the session time line seamlessly
+            self.jump_at_s = float(self.clock.map(np.array([self._next_device_t]))[0])
+            clock.anchor(float(frame.device_t[0]), self.jump_at_s, self.clock.b)
+            self.clock = clock
+        self._next_device_t = math.nan
+        self.clock_jumps += 1
+        self.last_jump_s = -residual
+        return out
 
     def _release(self, newest: float, everything: bool = False) -> list[SampleBlock]:
         out = []

@@ -91,7 +91,15 @@ class DeviceSession:
     # -- frames -> blocks -----------------------------------------------------------------------------------------
     def _on_frame(self, frame: Frame) -> None:
         assert self.timer is not None
-        for block in self.timer.push(frame, time.monotonic() - self._clock0):
+        jumps = self.timer.clock_jumps
+        blocks = self.timer.push(frame, time.monotonic() - self._clock0)
+        at = self.timer.jump_at_s
+        if self.timer.clock_jumps != jumps and math.isfinite(at):
+            # the time line continues seamlessly, but mark the seam: timing across it rests on the sample rate
+            message = f"sensor clock jumped {self.timer.last_jump_s:+.1f} s; re-synchronised"
+            start = at - 1.0 / self.driver.rate_hz
+            self._emit(SourceEvent(self.stream, "gap", start_s=start, end_s=at, message=message))
+        for block in blocks:
             self._deliver(block)
 
     def _deliver(self, block: SampleBlock) -> None:

@@ -51,7 +51,8 @@ def decode_imu(body: bytes, n_vectors: int) -> tuple[int, np.ndarray]:
         raise DeviceError(f"Movesense data: {len(body) - 4} value bytes is not a whole number of {group}-byte samples")
     (ts,) = struct.unpack_from("<I", body, 0)
     n = (len(body) - 4) // group
-    arr = np.frombuffer(body, dtype="<f4", offset=4).astype(float).reshape(n_vectors, n, 3)
+    with np.errstate(invalid="ignore"):  # a damaged frame's NaN bit patterns: rejected by the driver, not warned
+        arr = np.frombuffer(body, dtype="<f4", offset=4).astype(float).reshape(n_vectors, n, 3)
     return ts, arr
 
 
@@ -113,6 +114,8 @@ class MovesenseDriver(Driver):
         if n == 0:
             return None
         values = np.hstack((arr[0], arr[1] * DEG))
+        if not np.isfinite(values).all():  # float32 on the wire: a corrupted frame can hold NaN or inf
+            raise DeviceError("Movesense data: frame holds values that are not numbers")
         return Frame(values=values, device_t=self._clock.times(self._unwrap(ts) / 1000.0, n))
 
     def finish(self, emit: Callable[[Frame], None]) -> None:

@@ -117,6 +117,9 @@ class OpenImuDriver(Driver):
         p = decode_packet(data)
         if len(p.counts) == 0:
             return
+        if p.has_gyro != c.has_gyro:  # the stream's channels were fixed by the configuration
+            has = "has" if p.has_gyro else "lacks"
+            raise DeviceError(f"open IMU data: packet {has} a gyroscope, unlike the config")
         values = p.counts[:, :3] * c.acc_scale
         if p.has_gyro:
             values = np.hstack((values, p.counts[:, 3:6] * c.gyro_scale))

@@ -1,0 +1,297 @@
+"""The runs the dashboard shows: every recording under one data folder, analysed once and cached.
+
+Recordings are found only inside the data folder (symbolic links leading out of it are ignored) and are
+addressed by their path relative to it, looked up in this catalog: a URL can never name a file elsewhere.
+Each recording is analysed oldest first with ``gait.analyze`` against the local run history (and saved to it,
+so trends and baselines include it); the JSON result and the per-step table are cached under
+``$GAIT_HOME/cache/dashboard`` keyed by the files' size and modification time, so the second start is instant
+and a 1-hour run's page only reads a small per-step table.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import hashlib
+import json
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import zipfile
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import gait
+from gait.errors import GaitError, RecordingError
+from gait.recording.folder import is_recording_folder
+from gait.runs import chronological, run_day, runner_of, short_name
+from gait.store import RunStore, default_path
+
+CACHE_VERSION = 1
+MAX_DEPTH = 4  # data/runner/year/recording
+UPLOAD_MAX_BYTES = 64 * 1024 * 1024
+UPLOAD_TYPES = (".csv", ".zip")
+UPLOADS = "uploads"
+LIVE = "live"
+RAW_CACHE = 2  # recordings kept in memory for the raw-signal viewer
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """One recording in the data folder and what its analysis said (or why it could not be analysed)."""
+
+    slug: str  # path relative to the data folder, '/'-separated: the run's address in the dashboard
+    path: Path
+    name: str
+    title: str
+    runner: str
+    day: str | None  # ISO date
+    synthetic: bool
+    analysis: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.analysis is not None
+
+    def n_findings(self) -> int:
+        """Findings worth a look (watch / act), as in the runs table."""
+        return sum(1 for f in (self.analysis or {}).get("findings", []) if f["severity"] in ("watch", "act"))
+
+
+@dataclass
+class Catalog:
+    data_dir: Path
+    store_path: Path | None = None
+    cache_dir: Path | None = None
+    runs: dict[str, RunEntry] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir).resolve()
+        if not self.data_dir.is_dir():
+            raise RecordingError(f"{self.data_dir}: no such folder (give the folder of recordings with --data)")
+        self.store_path = Path(self.store_path) if self.store_path else default_path()
+        self.cache_dir = Path(self.cache_dir) if self.cache_dir else self.store_path.parent / "cache" / "dashboard"
+        self._lock = threading.RLock()
+        self._raw: OrderedDict[str, gait.Recording] = OrderedDict()
+        self._steps_fallback: dict[str, pd.DataFrame] = {}  # only when the cache folder is not writable
+
+    # ---- discovery -------------------------------------------------------------------------------------------
+    def discover(self) -> list[Path]:
+        """Recording folders and CSV files under the data folder (not inside a recording, not hidden)."""
+        found: list[Path] = []
+
+        def walk(folder: Path, depth: int) -> None:
+            for p in sorted(folder.iterdir()):
+                if p.name.startswith(".") or not self.inside(p):
+                    continue
+                if is_recording_folder(p):
+                    found.append(p)
+                elif p.is_dir() and depth < MAX_DEPTH:
+                    walk(p, depth + 1)
+                elif p.is_file() and p.suffix.lower() == ".csv":
+                    found.append(p)
+
+        walk(self.data_dir, 1)
+        return found
+
+    def inside(self, path: Path) -> bool:
+        try:
+            return path.resolve().is_relative_to(self.data_dir)
+        except OSError:
+            return False
+
+    def slug(self, path: Path) -> str:
+        return path.resolve().relative_to(self.data_dir).as_posix()
+
+    # ---- analysis --------------------------------------------------------------------------------------------
+    def refresh(self, progress: Callable[[Iterator[Path], int], Iterator[Path]] | None = None) -> list[RunEntry]:
+        """Analyse new or changed recordings (oldest first, so each is judged against the runs before it)."""
+        with self._lock:
+            paths = chronological(self.discover())
+            todo = iter(paths) if progress is None else progress(iter(paths), len(paths))
+            runs: dict[str, RunEntry] = {}
+            for p in todo:
+                entry = self._entry(p)
+                runs[entry.slug] = entry
+            self.runs = runs
+            return list(runs.values())
+
+    def _signature(self, path: Path) -> list[list[object]]:
+        files = sorted(path.iterdir()) if path.is_dir() else [path]
+        return [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files if f.is_file()]
+
+    def _cache_files(self, path: Path) -> tuple[Path, Path]:
+        key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
+        assert self.cache_dir is not None
+        return self.cache_dir / f"{key}.json", self.cache_dir / f"{key}.steps.parquet"
+
+    def _entry(self, path: Path) -> RunEntry:
+        slug = self.slug(path)
+        js, pq = self._cache_files(path)
+        try:
+            sig = self._signature(path)
+        except OSError as exc:
+            return RunEntry(slug, path, path.name, path.name, "", None, False, error=f"{path.name}: {exc.strerror}")
+        if js.is_file() and pq.is_file():
+            try:
+                cached = json.loads(js.read_text())
+                if cached.get("version") == CACHE_VERSION and cached.get("signature") == sig:
+                    return RunEntry(path=path, **cached["entry"])
+            except (OSError, ValueError, TypeError):
+                pass  # a damaged cache entry is simply rebuilt
+        try:
+            rec = gait.load(path)
+            store = RunStore(self.store_path)
+            try:
+                result = gait.analyze(rec, store=store, save=True)
+            finally:
+                store.close()
+        except GaitError as exc:
+            return RunEntry(slug, path, path.name, path.name, "", None, False, error=str(exc))
+        day = run_day(rec)
+        entry = RunEntry(
+            slug=slug,
+            path=path,
+            name=short_name(rec),
+            title=rec.meta.title or short_name(rec),
+            runner=runner_of(rec),
+            day=day.isoformat() if day else None,
+            synthetic=rec.meta.synthetic,
+            analysis=result.to_dict(),
+        )
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+            result.steps.to_parquet(pq, index=False)
+            fields = {k: v for k, v in entry.__dict__.items() if k != "path"}
+            js.write_text(json.dumps({"version": CACHE_VERSION, "signature": sig, "entry": fields}))
+        except OSError as exc:  # no cache: still shown, analysed again next time
+            print(f"gait: warning: cannot cache the analysis of {path.name} ({exc.strerror})", file=sys.stderr)
+            self._steps_fallback[slug] = result.steps
+        return entry
+
+    def get(self, slug: str) -> RunEntry | None:
+        return self.runs.get(slug)
+
+    def steps(self, slug: str) -> pd.DataFrame:
+        entry = self.runs[slug]
+        if slug in self._steps_fallback:
+            return self._steps_fallback[slug]
+        _, pq = self._cache_files(entry.path)
+        return pd.read_parquet(pq)
+
+    def recording(self, slug: str) -> gait.Recording:
+        """The samples, for the raw-signal viewer (the last few kept in memory)."""
+        with self._lock:
+            if slug in self._raw:
+                self._raw.move_to_end(slug)
+                return self._raw[slug]
+            rec = gait.load(self.runs[slug].path)
+            self._raw[slug] = rec
+            while len(self._raw) > RAW_CACHE:
+                self._raw.popitem(last=False)
+            return rec
+
+    def runners(self) -> list[str]:
+        return sorted({e.runner for e in self.runs.values() if e.ok})
+
+    def store(self) -> RunStore:
+        """A fresh connection (SQLite connections belong to one thread; Dash answers on several)."""
+        return RunStore(self.store_path)
+
+    # ---- adding runs -----------------------------------------------------------------------------------------
+    def import_upload(self, filename: str, contents: str, acc_unit: str | None = None) -> RunEntry:
+        """Import a file uploaded in the browser (``contents``: the data URL dcc.Upload gives) as a recording.
+
+        Accepts a plain CSV (docs/csv-format.md), a phone app's export (Sensor Logger zip, phyphox CSV or zip;
+        docs/phones.md) or a zip of a recording folder, up to 64 MiB; the result is a recording folder under
+        ``DATA/uploads``. Raises RecordingError with a one-line reason otherwise.
+        """
+        name = Path(filename or "").name
+        suffix = Path(name).suffix.lower()
+        if suffix not in UPLOAD_TYPES:
+            raise RecordingError(
+                f"{name or 'upload'}: unsupported file type (upload a .csv file or a zipped recording)"
+            )
+        _, _, b64 = (contents or "").partition(",")
+        if len(b64) * 3 // 4 > UPLOAD_MAX_BYTES:
+            raise RecordingError(f"{name}: larger than the {UPLOAD_MAX_BYTES // 2**20} MiB upload limit")
+        try:
+            data = base64.b64decode(b64, validate=True)
+        except (binascii.Error, ValueError):
+            raise RecordingError(f"{name}: the upload arrived damaged (not base64)") from None
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).stem).strip("._") or "upload"
+        target = self.data_dir / UPLOADS / stem
+        k = 2
+        while target.exists():
+            target, k = self.data_dir / UPLOADS / f"{stem}-{k}", k + 1
+        with tempfile.TemporaryDirectory(prefix="gait-upload-") as tmp:
+            src = Path(tmp) / f"{stem}{suffix}"
+            src.write_bytes(data)
+            try:
+                if suffix == ".zip" and _zipped_recording(src):
+                    self._unzip_recording(src, target)
+                else:  # a plain CSV, or a phone app's export (Sensor Logger zip, phyphox CSV or zip)
+                    from gait.recording import save
+                    from gait.recording.detect import read_any
+
+                    rec = read_any(src, **({"acc_unit": acc_unit} if acc_unit else {}))
+                    meta = rec.meta.replace(title=Path(name).stem, source_detail=f"uploaded {name}")
+                    save(dataclasses.replace(rec, meta=meta), target)
+            except GaitError as exc:
+                shutil.rmtree(target, ignore_errors=True)
+                raise RecordingError(str(exc).replace(str(src), name)) from None
+        with self._lock:
+            entry = self._entry(target)
+            self.runs[entry.slug] = entry
+        if entry.error:
+            raise RecordingError(entry.error)
+        return entry
+
+    def _unzip_recording(self, src: Path, target: Path) -> None:
+        """A zipped recording folder: meta.json and its sample files, nothing outside the target folder."""
+        try:
+            with zipfile.ZipFile(src) as z:
+                members = [m for m in z.infolist() if not m.is_dir()]
+                if sum(m.file_size for m in members) > 4 * UPLOAD_MAX_BYTES:
+                    raise RecordingError(f"{src}: unpacks to more than {4 * UPLOAD_MAX_BYTES // 2**20} MiB")
+                metas = [m for m in members if Path(m.filename).name == "meta.json"]
+                if len(metas) != 1:
+                    raise RecordingError(f"{src}: not a zipped recording (expected exactly one meta.json)")
+                root = Path(metas[0].filename).parent
+                target.mkdir(parents=True)
+                for m in members:
+                    rel = Path(m.filename)
+                    if rel.parent != root or rel.name.startswith(".") or ".." in rel.parts:
+                        continue  # only the recording's own files, flat, never a path outside the target
+                    with z.open(m) as fin, open(target / rel.name, "wb") as fout:
+                        shutil.copyfileobj(fin, fout)
+        except zipfile.BadZipFile:
+            raise RecordingError(f"{src}: not a valid zip file") from None
+        gait.load(target)  # a broken recording is refused now, not shown as a failed run
+
+    def add_folder(self, folder: Path) -> RunEntry:
+        """A recording just written inside the data folder (e.g. by the live page)."""
+        if not self.inside(folder):
+            raise RecordingError(f"{folder}: outside the data folder")
+        with self._lock:
+            entry = self._entry(folder)
+            self.runs[entry.slug] = entry
+            return entry
+
+
+def _zipped_recording(path: Path) -> bool:
+    """A zip holding a gait recording folder (its meta.json), as opposed to a phone app's export."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(Path(n).name == "meta.json" for n in z.namelist())
+    except zipfile.BadZipFile:
+        raise RecordingError(f"{path}: not a valid zip file") from None

@@ -1,0 +1,190 @@
+"""Small layout pieces shared by the pages: number cards with the runner's baseline, findings, notes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dash import dcc, html
+
+from dashboards.style import METRICS, SEVERITY_COLOUR, SEVERITY_LABEL, fmt
+
+GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def graph(id_: str | dict[str, str], figure: Any, **kw: Any) -> dcc.Graph:
+    return dcc.Graph(id=id_, figure=figure, config=GRAPH_CONFIG, className="graph", **kw)
+
+
+def card(key: str, label: str, value: str, note: str = "", help_: str = "") -> html.Div:
+    """A number with its label, a note (e.g. the personal baseline) and plain-language help on hover."""
+    return html.Div(
+        [
+            html.Div(label, className="card-label"),
+            html.Div(value, id=f"card-{key}", className="card-value"),
+            html.Div(note, className="card-note"),
+        ],
+        className="card",
+        title=help_,
+    )
+
+
+def baseline_note(base: Mapping[str, Any], key: str, digits: int, unit: str) -> str:
+    m = base.get("metrics", {}).get(key)
+    if m:
+        return f"your usual {m['mean']:.{digits}f} ± {m['sd']:.{digits}f} {unit}"
+    return ""
+
+
+def summary_cards(a: Mapping[str, Any]) -> html.Div:
+    """The run's headline numbers, each beside the runner's usual value when a baseline exists."""
+    base = a.get("baseline") or {}
+    status = (
+        f"baseline: {base['n_runs']} similar earlier runs"
+        if "metrics" in base
+        else f"baseline: building ({base.get('n_runs', 0)} of {base.get('needed', 3)} similar runs)"
+        if base.get("status") == "building"
+        else "no run history used"
+    )
+    cards = [
+        card(
+            "running",
+            "Running time",
+            fmt((a.get("running_s") or 0) / 60.0, 1, "min"),
+            f"{a.get('steps_used', 0)} steps used, {a.get('steps_excluded_low_confidence', 0)} low-confidence left out",
+            "Time spent running (walking and standing are left out of the numbers below).",
+        )
+    ]
+    for key in ("cadence_spm", "contact_time_ms", "flight_time_ms", "vertical_oscillation_cm", "impact_g"):
+        m = METRICS[key]
+        cards.append(
+            card(key, m.label, fmt(a.get(key), m.digits, m.unit), baseline_note(base, key, m.digits, m.unit), m.help)
+        )
+    m = METRICS["braking_dv_ms"]
+    cards.append(
+        card(
+            "braking_dv_ms",
+            m.label,
+            fmt(a.get("braking_dv_ms"), 2, "m/s"),
+            baseline_note(base, m.key, 2, "m/s"),
+            m.help,
+        )
+    )
+    drop = a.get("pelvic_drop_deg") or {}
+    usual = base.get("metrics", {})
+    note = (
+        f"your usual {usual['drop_left_deg']['mean']:.1f} / {usual['drop_right_deg']['mean']:.1f} deg"
+        if "drop_left_deg" in usual and "drop_right_deg" in usual
+        else ""
+    )
+    cards.append(
+        card(
+            "pelvic_drop_deg",
+            "Pelvic drop L / R stance",
+            f"{fmt(drop.get('left'))} / {fmt(drop.get('right'))} deg",
+            note,
+            METRICS["pelvic_drop_deg"].help,
+        )
+    )
+    tilt, rot = METRICS["pelvic_tilt_range_deg"], METRICS["pelvic_rotation_range_deg"]
+    cards.append(
+        card(
+            "pelvic_angles",
+            "Pelvic tilt / rotation range",
+            f"{fmt(a.get(tilt.key))} / {fmt(a.get(rot.key))} deg",
+            "lower-confidence angles",
+            f"{tilt.help} {rot.help}",
+        )
+    )
+    asym = (a.get("asymmetry_pct") or {}).get("contact_time_ms")
+    if asym is not None:
+        cards.append(
+            card(
+                "asymmetry",
+                "Contact time R vs L",
+                f"{asym:+.1f} %",
+                "right minus left, % of the mean",
+                "How much longer the right foot stays on the ground than the left.",
+            )
+        )
+    return html.Div([html.Div(status, className="baseline-status"), html.Div(cards, className="cards")])
+
+
+def foot_pod(a: Mapping[str, Any]) -> html.Div | None:
+    pod = a.get("foot_pod")
+    if not pod:
+        return None
+    speed = pod.get("speed_ms")
+    dist = pod.get("distance_m")
+    return html.P(
+        [
+            html.B("Foot pod (second opinion): "),
+            f"cadence {fmt(pod.get('cadence_spm'), 1, 'spm')}, speed {fmt(speed, 2, 'm/s')}, "
+            f"distance {fmt(None if dist is None else dist / 1000.0, 2, 'km')}",
+        ],
+        className="pod",
+    )
+
+
+def findings(items: Sequence[Mapping[str, Any]], red_flags: Sequence[str], not_a_diagnosis: str) -> html.Div:
+    """Each finding with the runner's own numbers, the evidence grade, sources and one action."""
+    order = {"act": 0, "watch": 1, "info": 2, "not_enough_data": 3}
+    blocks = []
+    for f in sorted(items, key=lambda f: order.get(f["severity"], 9)):
+        colour = SEVERITY_COLOUR.get(f["severity"], "#999")
+        blocks.append(
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Span(
+                                SEVERITY_LABEL.get(f["severity"], f["severity"]),
+                                className="badge",
+                                style={"backgroundColor": colour},
+                            ),
+                            html.B(f" {f['title']}"),
+                            html.Span(
+                                f"  evidence grade {f['evidence_grade']} · confidence {f['confidence']:.0%}",
+                                className="muted",
+                                title="Evidence grade of the mechanism (see 'gait mechanisms'); confidence in the "
+                                "measurement behind this finding.",
+                            ),
+                        ]
+                    ),
+                    html.P(f["evidence"]),
+                    html.P([html.I("Why it matters: "), f["mechanism"]]),
+                    html.P([html.I("What to try: "), f["action"]]),
+                    html.Details(
+                        [html.Summary("Sources"), html.Ul([html.Li(s) for s in f["sources"]])], className="sources"
+                    ),
+                ],
+                className="finding",
+                style={"borderLeftColor": colour},
+            )
+        )
+    if not blocks:
+        blocks.append(html.P("Nothing in this run points to a hip-related mechanism.", className="muted"))
+    return html.Div(
+        [
+            *blocks,
+            html.Div(
+                [
+                    html.B("Not a diagnosis. "),
+                    not_a_diagnosis,
+                    html.Br(),
+                    html.B("See a clinician if:"),
+                    html.Ul([html.Li(r) for r in red_flags]),
+                ],
+                className="note",
+            ),
+        ]
+    )
+
+
+def quality(a: Mapping[str, Any]) -> html.Div | None:
+    q = a.get("quality") or {}
+    items = list(q.get("messages") or [])
+    items += [f"{k.replace('_', ' ')}: {v}" for k, v in (q.get("unavailable") or {}).items()]
+    if not items:
+        return None
+    return html.Details([html.Summary(f"Data quality ({len(items)} notes)"), html.Ul([html.Li(i) for i in items])])

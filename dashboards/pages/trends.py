@@ -1,0 +1,159 @@
+"""Trends: weekly load, metrics across runs, and two runs side by side."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from dash import Dash, Input, Output, dash_table, dcc, html
+
+from dashboards import components as ui
+from dashboards import figures
+from dashboards.context import AppContext
+from dashboards.style import fmt
+
+TREND_METRICS = ("cadence_spm", "pelvic_drop_deg", "braking_dv_ms", "contact_time_ms")
+COMPARE_METRICS = ("cadence_spm", "pelvic_drop_deg", "braking_dv_ms", "contact_time_ms")
+
+
+def _runner_options(ctx: AppContext) -> tuple[list[dict[str, str]], str | None]:
+    counts = Counter(e.runner for e in ctx.catalog.runs.values() if e.ok)
+    if not counts:
+        return [], None
+    return [{"label": f"{r} ({n} runs)", "value": r} for r, n in sorted(counts.items())], counts.most_common(1)[0][0]
+
+
+def _run_options(ctx: AppContext) -> list[dict[str, str]]:
+    runs = sorted((e for e in ctx.catalog.runs.values() if e.ok), key=lambda e: (e.day or "", e.name), reverse=True)
+    return [{"label": f"{e.day or 'undated'}  {e.name} ({e.runner})", "value": e.slug} for e in runs]
+
+
+def layout(ctx: AppContext) -> html.Div:
+    options, runner = _runner_options(ctx)
+    runs = _run_options(ctx)
+    mine = [o["value"] for o in runs if ctx.catalog.runs[o["value"]].runner == runner]
+    a, b = (mine + [o["value"] for o in runs])[:2] if len(runs) >= 2 else (None, None)
+    return html.Div(
+        [
+            html.H2("Trends"),
+            html.Label(
+                ["Runner ", dcc.Dropdown(id="trend-runner", options=options, value=runner, clearable=False)],
+                className="inline wide",
+            ),
+            ui.graph("weekly-load", figures.empty("Loading")),
+            html.Div(id="load-note", className="muted"),
+            html.Div([ui.graph(f"trend-{m}", figures.empty("Loading")) for m in TREND_METRICS], className="grid2"),
+            html.H3("Two runs side by side"),
+            html.P(
+                "For example two pairs of shoes, or before and after a cadence cue. Differences are B minus A.",
+                className="muted",
+            ),
+            html.Div(
+                [
+                    html.Label(["Run A ", dcc.Dropdown(id="compare-a", options=runs, value=a)], className="grow"),
+                    html.Label(["Run B ", dcc.Dropdown(id="compare-b", options=runs, value=b)], className="grow"),
+                ],
+                className="raw-controls",
+            ),
+            html.Div(id="compare-table"),
+            ui.graph("compare", figures.empty("Choose two runs")),
+        ]
+    )
+
+
+def _values(a: dict[str, Any]) -> dict[str, float | None]:
+    drop = a.get("pelvic_drop_deg") or {}
+    return {
+        "cadence_spm": a.get("cadence_spm"),
+        "contact_time_ms": a.get("contact_time_ms"),
+        "drop_left_deg": drop.get("left"),
+        "drop_right_deg": drop.get("right"),
+        "braking_dv_ms": a.get("braking_dv_ms"),
+        "vertical_oscillation_cm": a.get("vertical_oscillation_cm"),
+        "impact_g": a.get("impact_g"),
+    }
+
+
+ROWS = (
+    ("cadence_spm", "Cadence", "spm", 1),
+    ("contact_time_ms", "Contact time", "ms", 0),
+    ("drop_left_deg", "Pelvic drop, left stance", "deg", 1),
+    ("drop_right_deg", "Pelvic drop, right stance", "deg", 1),
+    ("braking_dv_ms", "Braking", "m/s per step", 2),
+    ("vertical_oscillation_cm", "Vertical oscillation", "cm", 1),
+    ("impact_g", "Impact", "g", 2),
+)
+
+
+def compare_rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, str]]:
+    va, vb = _values(a), _values(b)
+    out = []
+    for key, label, unit, d in ROWS:
+        x, y = va[key], vb[key]
+        diff = None if x is None or y is None else round(y - x, d) + 0.0  # no "-0.00"
+        out.append(
+            {
+                "metric": f"{label} ({unit})",
+                "a": fmt(x, d),
+                "b": fmt(y, d),
+                "diff": "n/a" if diff is None else f"{diff:+.{d}f}",
+            }
+        )
+    return out
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    @app.callback(
+        Output("weekly-load", "figure"),
+        Output("load-note", "children"),
+        *[Output(f"trend-{m}", "figure") for m in TREND_METRICS],
+        Input("trend-runner", "value"),
+    )
+    def trends(runner: str | None) -> tuple[Any, ...]:
+        if runner is None:
+            blank = figures.empty("No analysed runs")
+            return (blank, "", *[blank for _ in TREND_METRICS])
+        store = ctx.catalog.store()
+        try:
+            weeks = [w.to_dict() for w in store.weekly(runner)]
+            runs = [
+                {"day": r.day.isoformat() if r.day else None, "name": r.name, "values": r.values}
+                for r in store.runs(runner)
+            ]
+        finally:
+            store.close()
+        spikes = [w for w in weeks if w.get("spike")]
+        note = (
+            f"{len(spikes)} week(s) rose more than 30 % over the week before: a quick rise in load is associated "
+            "with overuse injuries (graded evidence in 'gait mechanisms')."
+            if spikes
+            else "No week rose more than 30 % over the week before."
+        )
+        return (figures.weekly_load(weeks), note, *[figures.metric_trend(runs, m) for m in TREND_METRICS])
+
+    @app.callback(
+        Output("compare-table", "children"),
+        Output("compare", "figure"),
+        Input("compare-a", "value"),
+        Input("compare-b", "value"),
+    )
+    def compare(a: str | None, b: str | None) -> tuple[Any, Any]:
+        ea, eb = ctx.catalog.get(a or ""), ctx.catalog.get(b or "")
+        if ea is None or eb is None or not (ea.ok and eb.ok):
+            return html.P("Choose two analysed runs.", className="muted"), figures.empty("Choose two runs")
+        table = dash_table.DataTable(
+            id="compare-values",
+            columns=[
+                {"id": "metric", "name": "Median"},
+                {"id": "a", "name": f"A: {ea.name}"},
+                {"id": "b", "name": f"B: {eb.name}"},
+                {"id": "diff", "name": "B − A"},
+            ],
+            data=compare_rows(ea.analysis or {}, eb.analysis or {}),
+            style_cell={"fontFamily": "inherit", "padding": "4px 8px", "textAlign": "left"},
+            style_header={"fontWeight": "600", "backgroundColor": "#f3f3f3"},
+        )
+        fig = figures.compare_runs(
+            ctx.catalog.steps(ea.slug), ctx.catalog.steps(eb.slug), f"A: {ea.name}", f"B: {eb.name}", COMPARE_METRICS
+        )
+        return table, fig
