@@ -29,7 +29,7 @@ from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "docs" / "screenshots"
-DETAIL_PLOTS = 8  # 4 per-step charts, sides, drift, raw window (+ the cards)
+DETAIL_PLOTS = 7  # 4 per-step charts, sides, drift, raw window (+ the cards)
 
 
 def browser(width: int = 1280, height: int = 1000) -> webdriver.Chrome:
@@ -55,8 +55,10 @@ def serve(app: object) -> tuple[str, object]:
 
 
 def drawn(d: webdriver.Chrome, n: int) -> bool:
+    """Every chart drawn (plotly marks a drawn graph div ``js-plotly-plot``), the raw window with its traces."""
     return (
-        len(d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .main-svg")) >= n
+        len(d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")) >= n
+        and bool(d.find_elements(By.CSS_SELECTOR, "#raw .js-plotly-plot .scatterlayer .trace"))
         and bool(d.find_elements(By.CSS_SELECTOR, "#card-cadence_spm"))
         and not d.find_elements(By.CSS_SELECTOR, "._dash-loading-callback")
     )
@@ -153,7 +155,7 @@ def screenshots() -> None:
             for name, path, marker, n in pages:
                 d.get(url + path)
                 WebDriverWait(d, 60).until(lambda d, m=marker: d.find_elements(By.CSS_SELECTOR, m))
-                WebDriverWait(d, 60).until(lambda d, n=n: len(d.find_elements(By.CSS_SELECTOR, ".main-svg")) >= n)
+                WebDriverWait(d, 60).until(lambda d, n=n: len(d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")) >= n)
                 time.sleep(1.5)
                 full(d, SHOTS / f"{name}.png")
             d.get(url + "/live")
