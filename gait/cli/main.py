@@ -59,6 +59,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser(
+        "dashboard",
+        help="open the dashboard: runs, run detail with hip findings, trends, live sessions",
+        description="Analyse every recording in the data folder (cached after the first time) and serve the "
+        "dashboard in your browser. It listens on this computer only unless --host says otherwise.",
+        epilog="Examples:\n  gait dashboard                      # the bundled sample recordings\n"
+        "  gait dashboard --data ~/runs --port 8051\n"
+        "  gait dashboard --host 0.0.0.0        # reachable from a tablet on the same network",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        help="folder of recordings and CSV files (default: the bundled samples, else $GAIT_HOME/recordings)",
+    )
+    p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer only)")
+    p.add_argument("--store", default=None, help="run store file (default: $GAIT_HOME/gait.sqlite)")
+    p.set_defaults(func="dashboard.dashboard")
+
+    p = sub.add_parser(
         "analyze",
         help="analyse recordings or CSV files",
         description="Analyse a recording folder, a plain CSV file, or every recording in a folder.",
@@ -313,26 +333,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask", metavar="SCHEDULER_ADDRESS", default=None, help="run on an existing Dask cluster")
     _add_csv_options(p)
     p.set_defaults(func="batch.batch")
-
-    p = sub.add_parser(
-        "dashboard",
-        help="open the dashboard: runs, run detail with hip findings, trends, live sessions",
-        description="Analyse every recording in the data folder (cached after the first time) and serve the "
-        "dashboard in your browser. It listens on this computer only unless --host says otherwise.",
-        epilog="Examples:\n  gait dashboard                      # the bundled sample recordings\n"
-        "  gait dashboard --data ~/runs --port 8051\n"
-        "  gait dashboard --host 0.0.0.0        # reachable from a tablet on the same network",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "--data",
-        default=None,
-        help="folder of recordings and CSV files (default: the bundled samples, else $GAIT_HOME/recordings)",
-    )
-    p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer only)")
-    p.add_argument("--store", default=None, help="run store file (default: $GAIT_HOME/gait.sqlite)")
-    p.set_defaults(func="dashboard.dashboard")
 
     p = sub.add_parser(
         "recover",
