@@ -127,7 +127,8 @@ class Catalog:
 
     def _signature(self, path: Path) -> list[list[object]]:
         files = sorted(path.iterdir()) if path.is_dir() else [path]
-        return [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files if f.is_file()]
+        stats = [(f.name, f.stat()) for f in files if f.is_file()]
+        return [[name, st.st_size, st.st_mtime_ns] for name, st in stats]
 
     def _cache_files(self, path: Path) -> tuple[Path, Path]:
         key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]

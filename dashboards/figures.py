@@ -29,12 +29,12 @@ from dashboards.style import (
     SKY,
     WARN,
 )
+from gait.constants import G0 as G
 
 ROLLING_STEPS = 31  # ~10 s of running
 MAX_STEP_POINTS = 600  # per trace: longer runs show a band over each few consecutive steps instead of dots
 BAND_STEPS = 10  # at least this many steps per point of the band (~3.5 s of running)
 MAX_RAW_POINTS = 1500  # per trace, after the min/max envelope
-G = 9.80665
 
 _AXIS = {"gridcolor": "#ebebeb", "zerolinecolor": "#d0d0d0", "linecolor": "#bbbbbb", "automargin": True}
 #: the look of every chart, applied by plotly.js (a small template: plotly's own is large)

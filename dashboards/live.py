@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from gait.analysis.live import LiveAnalyzer
+from gait.constants import EMULATED_FAMILIES
 from gait.errors import DeviceError, GaitError
 from gait.recording import load
-from gait.sources.connect import EMULATED_FAMILIES, ble_sessions, live_meta, make_radio
+from gait.sources.connect import ble_sessions, live_meta, make_radio
 from gait.sources.recorder import Recorder, RecorderStatus
 from gait.sources.replay import ReplaySource
 

@@ -12,8 +12,8 @@ from dashboards import figures
 from dashboards.context import AppContext
 from dashboards.live import TILES, LiveRequest
 from dashboards.style import METRICS, fmt
+from gait.constants import EMULATED_FAMILIES
 from gait.errors import GaitError
-from gait.sources.connect import EMULATED_FAMILIES
 
 TILE_LABEL = {
     "cadence_spm": ("Cadence", "spm", 0),

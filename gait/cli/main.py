@@ -9,10 +9,10 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from gait import __version__
+from gait.constants import EMULATED_FAMILIES as EMULATED
 from gait.errors import GaitError
 
 EXIT_ERROR = 1
-EMULATED = ("movesense", "polar", "witmotion", "openimu", "rsc")
 SCAN_TIMEOUT = 5.0
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130

@@ -14,8 +14,6 @@ from typing import Any
 from gait.errors import DeviceError
 from gait.recording.meta import PLACEMENTS, RecordingMeta, SubjectInfo
 
-EMULATED_FAMILIES = ("movesense", "polar", "witmotion", "openimu", "rsc")
-
 
 def make_radio(
     families: Sequence[str] = (), rate_hz: float | None = None, duration_s: float = 600.0, adapter: str | None = None
