@@ -113,6 +113,7 @@ def test_steps_csv_for_many_recordings_goes_to_a_folder(tmp_path: Path):
         (["analyze", "/no/such/place"], "no such file or folder"),
         (["info", str(REPO / "pyproject.toml")], "unsupported file type"),
         (["simulate", "--out", "x", "--rate", "5"], "outside 50-833 Hz"),
+        (["simulate", "--out", "x", "--slope", "30"], "slope 30.0 deg is outside +-15 deg"),
         (["history", "--runner", "nobody"], "no runs stored for runner 'nobody'"),
         (["history", "--store", str(REPO / "pyproject.toml" / "x.sqlite")], "cannot open the run store"),
         (["report", "/no/such/place"], "no such file or folder"),
@@ -138,6 +139,15 @@ def test_bad_csv_names_the_file_and_problem(tmp_path: Path):
 def test_simulate_import_info_and_recover(tmp_path: Path):
     assert main(["simulate", "--out", str(tmp_path / "s"), "--duration", "30", "--rate", "104", "--seed", "5"]) == 0
     assert (tmp_path / "s" / "truth_steps.csv").exists()
+    hill = ["--strike", "midfoot", "--slope", "8", "--wobble", "12", "--clip-tilt", "15", "-5", "--seed", "6"]
+    assert main(["simulate", "--out", str(tmp_path / "hill"), "--duration", "20", *hill]) == 0
+    cfg = json.loads((tmp_path / "hill" / "truth.json").read_text())["config"]
+    assert (cfg["strike"], cfg["slope_deg"], cfg["wobble_hz"], cfg["clip_tilt_deg"]) == (
+        "midfoot",
+        8.0,
+        12.0,
+        [15.0, -5.0],
+    )
     assert main(["info", str(tmp_path / "s")]) == 0
     assert main(["import", str(RECORDINGS / "phone_belt_acc_only.csv"), "--out", str(tmp_path / "imp")]) == 0
     assert (tmp_path / "imp" / "meta.json").exists()

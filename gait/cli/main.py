@@ -166,7 +166,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fatigue-drop-right", type=float, default=0.0, help="drop added by the end of the run, deg")
     p.add_argument("--fatigue-cadence", type=float, default=0.0, help="cadence change by the end, spm")
     p.add_argument("--braking", type=float, default=0.20, help="forward speed lost per step, m/s (default 0.20)")
-    p.add_argument("--impact", type=float, default=1.5, help="heel-strike transient, g (0 = forefoot; default 1.5)")
+    p.add_argument(
+        "--strike",
+        default="rearfoot",
+        choices=["rearfoot", "midfoot", "forefoot"],
+        help="foot strike: how the force rises at landing (default rearfoot)",
+    )
+    p.add_argument("--slope", type=float, default=0.0, help="hill, deg: + uphill, - downhill (default 0, max 15)")
+    p.add_argument(
+        "--impact", type=float, default=None, help="impact force at landing, body weights (default: from --strike)"
+    )
+    p.add_argument("--wobble", type=float, default=15.0, help="clip wobble on soft tissue, Hz (0 = rigid; default 15)")
+    p.add_argument(
+        "--clip-tilt",
+        type=float,
+        nargs=2,
+        default=(0.0, 0.0),
+        metavar=("PITCH", "ROLL"),
+        help="the clip tilted on the pelvis, deg (default 0 0)",
+    )
     p.add_argument(
         "--mounting",
         default="upright",
