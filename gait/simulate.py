@@ -117,7 +117,7 @@ class SimConfig:
     contact_time_ms: float | None = None  # on the level (default 68 % of the step); longer uphill, shorter down
     drop_left_deg: float = 5.0
     drop_right_deg: float = 5.0
-    braking_dv_ms: float = 0.20  # forward speed lost per step on the level
+    braking_dv_mps: float = 0.20  # forward speed lost per step on the level
     strike: str = "rearfoot"  # one of STRIKES
     slope_deg: float = 0.0  # + uphill, - downhill (running only)
     impact_g: float | None = None  # impact component height in body weights (None: the strike's own)
@@ -218,7 +218,7 @@ class SimResult:
             "contact_time_ms",
             "flight_time_ms",
             "vertical_oscillation_cm",
-            "braking_dv_ms",
+            "braking_dv_mps",
             "braking_peak_g",
             "impact_g",
         ):
@@ -279,7 +279,7 @@ def _contacts(cfg: SimConfig, rng: np.random.Generator) -> _Contacts:
                     else (cfg.drop_left_deg + cfg.drop_drift_left_deg * prog)
                 )
                 drop = max(0.2, drop + rng.normal(0, 0.35))
-                dv = cfg.braking_dv_ms * (1.0 + side * cfg.braking_asymmetry_pct / 200.0)
+                dv = cfg.braking_dv_mps * (1.0 + side * cfg.braking_asymmetry_pct / 200.0)
                 dv = max(0.01, dv * (1.0 + rng.normal(0, 0.08)))
             else:
                 prog = np.nan
@@ -879,7 +879,7 @@ def _truth(c: _Contacts, forces: _Forces, pelvis: _Pelvis, t_out: Array, clean_n
             "pelvic_rotation_range_deg": rot.max(axis=1) - rot.min(axis=1),
             "braking_peak_g": np.where(run, bpeak, np.nan),
             "braking_duration_ms": np.where(run, kmin * dt * 1000.0, np.nan),
-            "braking_dv_ms": np.where(run, dv, np.nan),
+            "braking_dv_mps": np.where(run, dv, np.nan),
             "vertical_oscillation_cm": vo,
             "impact_g": impact,
             "fatigue_progress": c.progress,

@@ -27,7 +27,7 @@ def test_truth_follows_the_configuration():
             drop_right_deg=9,
             seed=4,
             contact_time_ms=220,
-            braking_dv_ms=0.3,
+            braking_dv_mps=0.3,
         )
     )
     run = r.truth[r.truth["activity"] == "run"]
@@ -36,7 +36,7 @@ def test_truth_follows_the_configuration():
     assert abs(np.median(run["contact_time_ms"]) - 220) < 6
     # the spline through the knots may overshoot a little; truth is measured on the curve itself
     assert abs(s["pelvic_drop_deg_left"] - 3) < 0.6 and abs(s["pelvic_drop_deg_right"] - 9) < 0.6
-    assert abs(s["braking_dv_ms"] - 0.3) < 0.03
+    assert abs(s["braking_dv_mps"] - 0.3) < 0.03
     assert list(run["side"][:6]) in (["L", "R"] * 3, ["R", "L"] * 3)  # sides alternate
 
 
@@ -206,7 +206,7 @@ def test_hills_keep_momentum_balance_and_change_contact_and_braking():
         t = np.arange(run["ic_s"].iloc[0], run["ic_s"].iloc[-1], 0.0005)
         f = r.forces.at(t) / G0  # world: forward, up, right
         assert abs(f[:, 1].mean() - 1.0) < 0.01 and abs(f[:, 0].mean()) < 0.01, slope
-        out[slope] = (run["contact_time_ms"].median(), run["braking_dv_ms"].median())
+        out[slope] = (run["contact_time_ms"].median(), run["braking_dv_mps"].median())
     assert out[10.0][0] > out[0.0][0] > out[-10.0][0]
     assert out[-10.0][1] > 1.5 * out[0.0][1]
 

@@ -193,7 +193,7 @@ def simulate(args: argparse.Namespace) -> int:
         drop_drift_left_deg=args.fatigue_drop_left,
         drop_drift_right_deg=args.fatigue_drop_right,
         cadence_drift_spm=args.fatigue_cadence,
-        braking_dv_ms=args.braking,
+        braking_dv_mps=args.braking,
         strike=args.strike,
         slope_deg=args.slope,
         impact_g=args.impact,

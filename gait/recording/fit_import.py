@@ -34,7 +34,7 @@ WATCH_CHANNELS: tuple[str, ...] = (
     "contact_time_ms",
     "contact_balance_pct",
     "step_length_m",
-    "speed_ms",
+    "speed_mps",
     "distance_m",
 )
 WATCH_UNITS = {
@@ -43,7 +43,7 @@ WATCH_UNITS = {
     "contact_time_ms": "ms",
     "contact_balance_pct": "%",
     "step_length_m": "m",
-    "speed_ms": "m/s",
+    "speed_mps": "m/s",
     "distance_m": "m",
 }
 

@@ -110,7 +110,7 @@ def run_cell(cell: Cell) -> dict[str, object]:
     ct_err = est["contact_time_ms"].to_numpy() - ref["contact_time_ms"].to_numpy()
     t = sim.truth_summary()
     per = res.summary.per_side["pelvic_drop_deg"]
-    braking = res.summary.medians.get("braking_dv_ms")
+    braking = res.summary.medians.get("braking_dv_mps")
     return {
         **row,
         "found (%)": 100 * float(ok.mean()) if len(ok) else math.nan,
@@ -121,7 +121,7 @@ def run_cell(cell: Cell) -> dict[str, object]:
         "drop L err (deg)": (per.left if per.left is not None else math.nan) - (t["pelvic_drop_deg_left"] or 0),
         "drop R err (deg)": (per.right if per.right is not None else math.nan) - (t["pelvic_drop_deg_right"] or 0),
         "sides (%)": 100 * float((est["side"].to_numpy() == ref["side"].to_numpy()).mean()) if ok.any() else math.nan,
-        "braking err (m/s)": (braking if braking is not None else math.nan) - (t["braking_dv_ms"] or 0),
+        "braking err (m/s)": (braking if braking is not None else math.nan) - (t["braking_dv_mps"] or 0),
         "error": "",
     }
 
