@@ -2,8 +2,8 @@
 
 The simulator's forces are its own (two-component, not the detector's half sine). This grid keeps the pelvis
 moving with the centre of mass (``push_off_lift_g=0``): with the pelvis's push-off lift, which real sacral
-signals show, today's detector reads toe-off late (contact time +15-25 ms on the level, +70-90 ms uphill);
-that is measured, not asserted away, in tests/test_simulator_grid.py and docs/simulator.md.
+signals show, today's detector reads toe-off late (contact time up to +23 ms on the level, +36 to +111 ms
+uphill); that is measured, not asserted away, in tests/test_simulator_grid.py and docs/simulator.md.
 """
 
 from __future__ import annotations

@@ -289,6 +289,11 @@ def _real_sensor(v: Validation) -> list[str]:
         f"zero-g offset +-{sheet.acc_offset_mg:g} mg (the ICM-20602 figure of that table: the ICM-42688's was not "
         f"retrievable), the offsets drifting as the sensor warms by {sheet.warm_up_k:g} K over the trial.",
         "",
+        "Sources of the datasheet figures: ST LSM6DSO datasheet DS12140 rev. 2, p. 10 "
+        "(https://www.st.com/resource/en/datasheet/lsm6dso.pdf); TDK ICM-42688-P key specifications "
+        "(https://sheetsdata.com/parts/ICM42688); comparison table of BMI160, BMI055, ICM-20602 and ICM-42688 "
+        "(https://blog.csdn.net/dongqingyueyue/article/details/103731233; a secondary source).",
+        "",
         markdown_table(pd.DataFrame(rows), 2),
         "",
         "**What remains unproven.** These artefacts are modelled, not recorded: a real clip also slides and "

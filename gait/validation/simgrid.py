@@ -41,9 +41,10 @@ class Cell:
 
 def _label(cfg: SimConfig) -> str:
     pitch, roll = cfg.clip_tilt_deg
+    lift = "" if cfg.push_off_lift_g == BASE.push_off_lift_g else f", push-off lift {cfg.push_off_lift_g:g} g"
     return (
         f"{cfg.strike}, {cfg.slope_deg:+g} deg, {cfg.cadence_spm:.0f} spm/{cfg.contact_time_ms:.0f} ms, "
-        f"wobble {cfg.wobble_hz:g} Hz, clip {pitch:g}/{roll:g} deg, {cfg.rate_hz:g} Hz"
+        f"wobble {cfg.wobble_hz:g} Hz, clip {pitch:g}/{roll:g} deg, {cfg.rate_hz:g} Hz{lift}"
     )
 
 
@@ -121,7 +122,7 @@ def run_cell(cell: Cell) -> dict[str, object]:
         "drop L err (deg)": (per.left if per.left is not None else math.nan) - (t["pelvic_drop_deg_left"] or 0),
         "drop R err (deg)": (per.right if per.right is not None else math.nan) - (t["pelvic_drop_deg_right"] or 0),
         "sides (%)": 100 * float((est["side"].to_numpy() == ref["side"].to_numpy()).mean()) if ok.any() else math.nan,
-        "braking err (m/s)": (braking if braking is not None else math.nan) - (t["braking_dv_mps"] or 0),
+        "braking err (cm/s)": 100 * ((braking if braking is not None else math.nan) - (t["braking_dv_mps"] or 0)),
         "error": "",
     }
 
@@ -133,11 +134,11 @@ def run_grid(quick: bool = False) -> pd.DataFrame:
     return df
 
 
-def grid_summary(df: pd.DataFrame) -> dict[str, float]:
+def grid_summary(df: pd.DataFrame) -> dict[str, float | int]:
     """The grid against the targets: cells are 'trials' (IC per trial, contact time median over trials and worst)."""
     ct = df["CT err (ms)"].abs()
     return {
-        "cells": float(len(df)),
+        "cells": len(df),
         "IC worst cell (ms)": float(df["IC median abs. err (ms)"].max()),
         "IC cells within 15 ms (%)": 100 * float((df["IC median abs. err (ms)"] <= IC_TARGET_MS).mean()),
         "CT median over cells (ms)": float(ct.median()),
@@ -155,7 +156,7 @@ def main() -> None:
     print(markdown_table(df[cols]))
     print()
     for k, v in grid_summary(df).items():
-        print(f"* {k}: {v:.1f}")
+        print(f"* {k}: {v:.1f}" if isinstance(v, float) else f"* {k}: {v}")
 
 
 if __name__ == "__main__":
