@@ -495,8 +495,8 @@ PHONE = settings(FUZZ, max_examples=max(25, EXAMPLES // 4))  # each example pars
 
 @pytest.fixture(scope="module")
 def phone_files() -> dict[str, dict[str, bytes]]:
-    from gait.recording.fit_import import fit_crc  # noqa: F401 - fail here, not per example, if it moved
     from tests.fixtures.phone.phone_sim import (
+        FitSession,
         fit_bytes,
         phone_sim,
         phyphox_csvs,
@@ -509,7 +509,9 @@ def phone_files() -> dict[str, dict[str, bytes]]:
     return {
         "sensorlogger": {k: v.encode() for k, v in sensorlogger_files(sim, "android").items()},
         "phyphox": {k: v.encode() for k, v in phyphox_csvs(sim).items()},
-        "fit": {"run.fit": fit_bytes(watch_records(40))},
+        "fit": {
+            "run.fit": fit_bytes(watch_records(40, stryd=True), stryd=True, sessions=(FitSession("running", 0, 40),))
+        },
         "push": {f"m{i}": json.dumps(m).encode() for i, m in enumerate(push_messages(sim, "android", 0.25)[:3])},
     }
 
@@ -558,7 +560,8 @@ def test_fuzz_fit_file(phone_files, data, fix_crc: bool):
     """Mutated FIT files; with ``fix_crc`` the file CRC is recomputed so the mutation reaches the parser."""
     import struct
 
-    from gait.recording.fit_import import fit_crc, read_fit
+    from gait.recording.fit_import import read_fit
+    from tests.fixtures.phone.phone_sim import fit_crc
 
     raw = _mutated(data, phone_files["fit"]["run.fit"])
     if fix_crc and len(raw) >= 16:
