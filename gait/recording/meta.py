@@ -37,6 +37,7 @@ RSC_CHANNELS: tuple[str, ...] = ("t_s", "speed_ms", "cadence_spm", "stride_lengt
 _UNITS = {"speed_ms": "m/s", "cadence_spm": "1/min", "stride_length_m": "m", "distance_m": "m"}
 #: a watch's running dynamics (FIT import, stream "watch")
 _UNITS.update(vertical_oscillation_cm="cm", contact_time_ms="ms", contact_balance_pct="%", step_length_m="m")
+_UNITS.update(power_w="W", form_power_w="W")  # running power (a Stryd pod or the watch)
 
 PLACEMENTS = (
     "sacrum",

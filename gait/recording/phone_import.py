@@ -94,7 +94,7 @@ def need_rate(where: Path, name: str, s: Series, app: str) -> None:
     rate = series_rate(s)
     if s.n < 2:
         raise RecordingError(f"{where}: {name} holds {s.n} sample(s); nothing to analyse")
-    if rate < MIN_RATE_HZ * 0.99:
+    if not rate >= MIN_RATE_HZ:
         raise RecordingError(
             f"{where}: {name} was recorded at {rate:.3g} Hz; gait needs at least {MIN_RATE_HZ:.0f} Hz (set the "
             f"sampling rate to the highest, e.g. 100 Hz, in {app} before recording)"
