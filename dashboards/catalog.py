@@ -221,9 +221,7 @@ class Catalog:
         name = Path(filename or "").name
         suffix = Path(name).suffix.lower()
         if suffix not in UPLOAD_TYPES:
-            raise RecordingError(
-                f"{name or 'upload'}: unsupported file type (upload a .csv, .zip or .fit file)"
-            )
+            raise RecordingError(f"{name or 'upload'}: unsupported file type (upload a .csv, .zip or .fit file)")
         _, _, b64 = (contents or "").partition(",")
         if len(b64) * 3 // 4 > UPLOAD_MAX_BYTES:
             raise RecordingError(f"{name}: larger than the {UPLOAD_MAX_BYTES // 2**20} MiB upload limit")
