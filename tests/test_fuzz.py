@@ -500,6 +500,7 @@ def phone_files() -> dict[str, dict[str, bytes]]:
         fit_bytes,
         phone_sim,
         phyphox_csvs,
+        phyphox_linear_csv,
         push_messages,
         sensorlogger_files,
         watch_records,
@@ -509,6 +510,7 @@ def phone_files() -> dict[str, dict[str, bytes]]:
     return {
         "sensorlogger": {k: v.encode() for k, v in sensorlogger_files(sim, "android").items()},
         "phyphox": {k: v.encode() for k, v in phyphox_csvs(sim).items()},
+        "phyphox_linear": {"Raw Data.csv": phyphox_linear_csv(phone_sim(12.0)).encode()},
         "fit": {
             "run.fit": fit_bytes(watch_records(40, stryd=True), stryd=True, sessions=(FitSession("running", 0, 40),))
         },
@@ -552,6 +554,31 @@ def test_fuzz_phyphox_export(phone_files, name: str, data):
     from gait.recording.phone_import import read_phyphox
 
     _check_mutated_export(phone_files["phyphox"], name, data, read_phyphox)
+
+
+@PHONE
+@given(st.data())
+def test_fuzz_linear_phyphox_export_and_its_analysis(phone_files, data):
+    """A mutated "Acceleration without g" export: imported and analysed (vertical estimated from the data), or
+    one clear error line from either step."""
+    from gait.analysis import analyze
+    from gait.errors import GaitError
+    from gait.recording.phone_import import read_phyphox
+
+    files = dict(phone_files["phyphox_linear"])
+    files["Raw Data.csv"] = _mutated(data, files["Raw Data.csv"])
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "export"
+        folder.mkdir()
+        (folder / "Raw Data.csv").write_bytes(files["Raw Data.csv"])
+        try:
+            rec = read_phyphox(folder)
+            check_recording(rec)
+            result = analyze(rec)
+        except GaitError as exc:
+            assert "\n" not in str(exc)
+            return
+        assert "linear_acceleration" in result.quality.flags
 
 
 @PHONE

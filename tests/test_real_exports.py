@@ -272,6 +272,14 @@ def test_linear_acceleration_timing_against_truth(seed: int) -> None:
     assert result.steps["pelvic_drop_deg"].isna().all() and result.steps["contact_time_ms"].notna().any()
 
 
+def test_linear_acceleration_walking_gives_walking_cadence() -> None:
+    """Walking has no flight to fix the sign of up; walking cadence does not depend on it."""
+    res = simulate(SimConfig(segments=(("stand", 3.0), ("walk", 60.0), ("stand", 2.0)), rate_hz=100.0, seed=11,
+                             mounting="random"))  # fmt: skip
+    s = analyze(_linear(res)).summary
+    assert abs(s.walking_cadence_spm - res.config.walk_cadence_spm) < 0.5 and s.running_s == 0
+
+
 def test_phyphox_without_g_from_cli_and_json(sim, tmp_path: Path, gait_cli) -> None:
     csv = tmp_path / "Raw Data.csv"
     csv.write_text(phyphox_linear_csv(sim))
