@@ -141,8 +141,12 @@ class _Files:
 
     def head(self, name: str) -> str:
         """The header line of a file, lower case."""
-        raw = self._data[name] if name in self._data else self._paths[name].read_bytes()[:1000]
-        return raw[:1000].decode("utf-8-sig", errors="replace").split("\n", 1)[0].strip().lower().replace('"', "")
+        if name in self._data:
+            raw = self._data[name][:1000]
+        else:
+            with open(self._paths[name], "rb") as f:
+                raw = f.read(1000)
+        return raw.decode("utf-8-sig", errors="replace").split("\n", 1)[0].strip().lower().replace('"', "")
 
     def frame(self, name: str) -> pd.DataFrame | None:
         name = name.lower()
@@ -195,7 +199,8 @@ def read_sensorlogger(path: Path | str, *, placement: str = "waist_belt", platfo
     files = _Files(path)
     names = files.names()
     if not {"accelerometer.csv", "totalacceleration.csv"} & names:
-        has = ", ".join(sorted(n.removesuffix(".csv").title() for n in names if n != "metadata.csv")) or "no sensors"
+        held = sorted(" ".join(n.removesuffix(".csv").split()).title() for n in names if n != "metadata.csv")
+        has = ", ".join(held[:8]) or "no sensors"
         raise RecordingError(
             f"{path}: this Sensor Logger export has no accelerometer (it holds: {has}); turn on Accelerometer, "
             "Gravity and Gyroscope in Sensor Logger"
@@ -359,7 +364,7 @@ def read_phyphox(path: Path | str, *, placement: str = "waist_belt", platform: s
             df = _phyphox_frame(path, raw)
         except UnicodeDecodeError:
             raise RecordingError(f"{path}: {name} is not UTF-8 text") from None
-        columns += [str(c) for c in df.columns if str(c) not in columns]
+        columns += [c for c in (" ".join(str(c).split()) for c in df.columns) if c not in columns]  # one line
         for kind, names in (("acc", _PHYPHOX_ACC), ("linear", _PHYPHOX_LINEAR), ("gyr", _PHYPHOX_GYR)):
             cols = _phyphox_columns(df, names)
             if cols is None or kind in found:
