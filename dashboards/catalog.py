@@ -35,7 +35,7 @@ from gait.recording.folder import is_recording_folder
 from gait.runs import chronological, run_day, runner_of, short_name
 from gait.store import RunStore, default_path
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: analysis JSON gait.analysis/2 (speeds in _mps); older entries are analysed again
 MAX_DEPTH = 4  # data/runner/year/recording
 UPLOAD_MAX_BYTES = 64 * 1024 * 1024
 UPLOAD_TYPES = (".csv", ".zip", ".fit")

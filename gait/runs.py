@@ -32,7 +32,7 @@ DEFAULT_RUNNER = "default"
 class PodSummary:
     """What a Running Speed and Cadence pod recorded beside the IMU: a second opinion, and speed."""
 
-    speed_ms: float | None  # median while moving
+    speed_mps: float | None  # median while moving
     cadence_spm: float | None  # median while moving, steps/min
     distance_m: float | None
     n: int
@@ -42,7 +42,7 @@ def pod_summary(recording: Recording) -> PodSummary | None:
     data = recording.extra.get("rsc")
     if data is None or len(data.t) == 0:
         return None
-    speed, cadence, dist = data.column("speed_ms"), data.column("cadence_spm"), data.column("distance_m")
+    speed, cadence, dist = data.column("speed_mps"), data.column("cadence_spm"), data.column("distance_m")
     moving = speed > 0.5
     finite = dist[np.isfinite(dist)]
     if len(finite) >= 2:
@@ -65,7 +65,7 @@ class WatchSummary:
     vertical_oscillation_cm: float | None
     contact_balance_pct: float | None
     step_length_m: float | None
-    speed_ms: float | None
+    speed_mps: float | None
     n: int
     power_w: float | None = None
     form_power_w: float | None = None
@@ -91,7 +91,7 @@ def watch_summary(recording: Recording) -> WatchSummary | None:
 
     return WatchSummary(
         med("cadence_spm"), med("contact_time_ms"), med("vertical_oscillation_cm"), med("contact_balance_pct"),
-        med("step_length_m"), med("speed_ms"), int(moving.sum()), med("power_w"), med("form_power_w"), activity,
+        med("step_length_m"), med("speed_mps"), int(moving.sum()), med("power_w"), med("form_power_w"), activity,
     )  # fmt: skip
 
 
@@ -154,12 +154,12 @@ def judge(
     pod = pod_summary(rec)
     if distance_m is None and pod is not None:
         distance_m = pod.distance_m
-    if pod is not None and pod.speed_ms:
-        values["speed_ms"] = pod.speed_ms
+    if pod is not None and pod.speed_mps:
+        values["speed_mps"] = pod.speed_mps
     if distance_m is not None:
         values["distance_m"] = distance_m
-        if values["speed_ms"] is None:
-            values["speed_ms"] = distance_m / running_s if running_s > 0 else None
+        if values["speed_mps"] is None:
+            values["speed_mps"] = distance_m / running_s if running_s > 0 else None
     this_load = RunLoad(day, running_s, int(values["steps"] or 0), distance_m) if day else None
     earlier = store.runs(runner, before=day, exclude=rec.meta.id) if store is not None else []
     baseline, similar = build_baseline(values, [r.values for r in earlier]) if store is not None else (None, None)

@@ -133,8 +133,8 @@ def test_witmotion_golden(g: dict):
 def test_rsc_golden(g: dict):
     m = rsc.decode_measurement(frame_bytes(g))
     want = g["decoded"]
-    assert (m.speed_ms, m.cadence_per_min, m.stride_length_m, m.distance_m, m.running) == (
-        want["speed_ms"],
+    assert (m.speed_mps, m.cadence_per_min, m.stride_length_m, m.distance_m, m.running) == (
+        want["speed_mps"],
         want["cadence_per_min"],
         want["stride_length_m"],
         want["distance_m"],

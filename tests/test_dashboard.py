@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("dash", reason="the dashboard needs dash (pip install -e .)")
 
 from dashboards import figures
-from dashboards.catalog import UPLOAD_MAX_BYTES, Catalog
+from dashboards.catalog import CACHE_VERSION, UPLOAD_MAX_BYTES, Catalog
 from dashboards.live import LiveController, LiveRequest
 from dashboards.pages.trends import compare_rows
 from dashboards.style import LEFT, RIGHT, WARN, fmt
@@ -56,6 +56,25 @@ def test_catalog_finds_nested_recordings_and_caches(catalog: Catalog, data: Path
     again.refresh()
     assert time.perf_counter() - t0 < 1.0
     assert again.runs["asym_run"].analysis == catalog.runs["asym_run"].analysis
+
+
+def test_a_cached_analysis_from_schema_1_is_analysed_again(catalog: Catalog, data: Path) -> None:
+    """A cache entry written by version 1 (schema gait.analysis/1, braking as ``braking_dv_ms``) for an unchanged
+    recording is not shown as it is: the run is analysed again and the cache rewritten."""
+    import json
+
+    js, _ = catalog._cache_files(catalog.runs["asym_run"].path)
+    current = json.loads(js.read_text())
+    old = dict(current["entry"])
+    old["analysis"] = {k: v for k, v in old["analysis"].items() if k != "braking_dv_mps"}
+    old["analysis"].update(schema="gait.analysis/1", braking_dv_ms=0.123)
+    js.write_text(json.dumps({"version": 1, "signature": current["signature"], "entry": old}))
+    again = Catalog(data, catalog.store_path)
+    again.refresh()
+    a = again.runs["asym_run"].analysis
+    assert a["schema"] == "gait.analysis/2" and "braking_dv_ms" not in a
+    assert a["braking_dv_mps"] == catalog.runs["asym_run"].analysis["braking_dv_mps"]
+    assert json.loads(js.read_text())["version"] == CACHE_VERSION
 
 
 def test_catalog_never_leaves_the_data_folder(catalog: Catalog, data: Path, tmp_path: Path) -> None:
@@ -153,7 +172,9 @@ def test_trend_and_compare_handle_missing_values() -> None:
     fig = figures.metric_trend(runs, "pelvic_drop_deg")
     assert [t.name for t in fig.data] == ["left stance", "right stance"]
     assert np.isnan(fig.data[1].y[0])
-    rows = compare_rows({"cadence_spm": 170.0, "braking_dv_ms": 0.201}, {"cadence_spm": 178.5, "braking_dv_ms": 0.199})
+    rows = compare_rows(
+        {"cadence_spm": 170.0, "braking_dv_mps": 0.201}, {"cadence_spm": 178.5, "braking_dv_mps": 0.199}
+    )
     by = {r["metric"]: r for r in rows}
     assert by["Cadence (spm)"]["diff"] == "+8.5"
     assert by["Braking (m/s per step)"]["diff"] == "+0.00"  # never "-0.00"

@@ -154,7 +154,7 @@ def test_fuzz_rsc_decode(data: bytes):
         m = rsc.decode_measurement(data)
     except DeviceError:
         return
-    assert np.isfinite(m.speed_ms) and m.speed_ms >= 0 and 0 <= m.cadence_per_min <= 255
+    assert np.isfinite(m.speed_mps) and m.speed_mps >= 0 and 0 <= m.cadence_per_min <= 255
 
 
 @FUZZ

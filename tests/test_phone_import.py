@@ -226,7 +226,7 @@ def test_placement_off_the_pelvis_keeps_timing_only(sim, placement: str) -> None
     truth = sim.truth_summary()
     assert abs(s.cadence_spm - truth["cadence_spm"]) < 1.0
     assert s.medians["contact_time_ms"] is not None
-    for m in ("pelvic_drop_deg", "pelvic_rotation_range_deg", "braking_dv_ms", "vertical_oscillation_cm"):
+    for m in ("pelvic_drop_deg", "pelvic_rotation_range_deg", "braking_dv_mps", "vertical_oscillation_cm"):
         assert s.medians[m] is None and "needs a sensor at the sacrum" in q.unavailable[m]
     assert s.per_side["pelvic_drop_deg"].left is None and "placement_limits" in q.flags
     d = result.to_dict()

@@ -263,12 +263,12 @@ def test_linear_acceleration_timing_against_truth(seed: int) -> None:
     asym = s.per_side["contact_time_ms"].asymmetry_pct()
     assert asym is not None and abs(asym - 8.0) < 2.5  # right contacts 8 % longer
     assert "linear_acceleration" in q.flags
-    for m in ("pelvic_drop_deg", "braking_dv_ms", "vertical_oscillation_cm", "impact_g"):
+    for m in ("pelvic_drop_deg", "braking_dv_mps", "vertical_oscillation_cm", "impact_g"):
         assert s.medians[m] is None and m in q.unavailable
     assert "gravity was removed by the phone" in q.unavailable["vertical_oscillation_cm"]
     if cfg.gyro:  # even with a gyroscope: the angles and braking need gravity measured
         assert "gravity was removed" in q.unavailable["pelvic_drop_deg"]
-        assert "gravity was removed" in q.unavailable["braking_dv_ms"]
+        assert "gravity was removed" in q.unavailable["braking_dv_mps"]
     assert result.steps["pelvic_drop_deg"].isna().all() and result.steps["contact_time_ms"].notna().any()
 
 

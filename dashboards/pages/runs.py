@@ -20,7 +20,7 @@ COLUMNS = [
     ("cadence_spm", "Cadence (spm)", 1),
     ("drop_left_deg", "Drop L (deg)", 1),
     ("drop_right_deg", "Drop R (deg)", 1),
-    ("braking_dv_ms", "Braking (m/s per step)", 2),
+    ("braking_dv_mps", "Braking (m/s per step)", 2),
     ("findings", "Findings", None),
     ("source", "Source", None),
 ]
@@ -28,7 +28,7 @@ TOOLTIPS = {
     "cadence_spm": "Steps per minute while running.",
     "drop_left_deg": "Median pelvic drop during left-foot stance.",
     "drop_right_deg": "Median pelvic drop during right-foot stance.",
-    "braking_dv_ms": "Median forward speed lost per step after landing.",
+    "braking_dv_mps": "Median forward speed lost per step after landing.",
     "findings": "Findings marked 'watch' or 'act' (hip-related mechanisms; not a diagnosis).",
     "source": "Where the samples came from. 'synthetic' = made by gait's simulator or an emulated sensor.",
 }
@@ -51,7 +51,7 @@ def row(e: RunEntry) -> dict[str, Any]:
         "cadence_spm": _r(a.get("cadence_spm"), 1),
         "drop_left_deg": _r(drop.get("left"), 1),
         "drop_right_deg": _r(drop.get("right"), 1),
-        "braking_dv_ms": _r(a.get("braking_dv_ms"), 2),
+        "braking_dv_mps": _r(a.get("braking_dv_mps"), 2),
         "findings": e.n_findings(),
         "source": ("synthetic" if e.synthetic else "") or (a.get("recording") or {}).get("source", ""),
     }

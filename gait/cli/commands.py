@@ -195,7 +195,7 @@ def simulate(args: argparse.Namespace) -> int:
         drop_drift_left_deg=args.fatigue_drop_left,
         drop_drift_right_deg=args.fatigue_drop_right,
         cadence_drift_spm=args.fatigue_cadence,
-        braking_dv_ms=args.braking,
+        braking_dv_mps=args.braking,
         impact_g=args.impact,
         mounting=args.mounting,
         acc_noise_ms2=0.08 * args.noise,

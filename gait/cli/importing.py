@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 from typing import Any
 
+from gait.analysis.result import SCHEMA
 from gait.errors import RecordingError
 from gait.recording import Recording, load, save
 from gait.recording.detect import detect_format, read_any
@@ -47,7 +48,7 @@ def watch_only(rec: Recording) -> dict[str, Any]:
 
     w = watch_summary(rec)
     return {
-        "schema": "gait.analysis/1",
+        "schema": SCHEMA,
         "recording": {"name": rec.name, "path": str(rec.path) if rec.path else None, "id": rec.meta.id,
                       "source": rec.meta.source, "detail": rec.meta.source_detail,
                       "start_utc": rec.meta.start_utc},

@@ -42,7 +42,7 @@ WATCH_CHANNELS: tuple[str, ...] = (
     "contact_time_ms",
     "contact_balance_pct",
     "step_length_m",
-    "speed_ms",
+    "speed_mps",
     "distance_m",
     "power_w",
     "form_power_w",

@@ -33,11 +33,13 @@ IMU_CHANNELS: tuple[str, ...] = (
 CHANNEL_UNITS = {"t_s": "s", "acc": "m/s^2", "gyr": "rad/s"}
 
 #: Channels of a Running Speed and Cadence stream (a foot pod: a second opinion beside the IMU, and speed).
-RSC_CHANNELS: tuple[str, ...] = ("t_s", "speed_ms", "cadence_spm", "stride_length_m", "distance_m")
-_UNITS = {"speed_ms": "m/s", "cadence_spm": "1/min", "stride_length_m": "m", "distance_m": "m"}
+RSC_CHANNELS: tuple[str, ...] = ("t_s", "speed_mps", "cadence_spm", "stride_length_m", "distance_m")
+_UNITS = {"speed_mps": "m/s", "cadence_spm": "1/min", "stride_length_m": "m", "distance_m": "m"}
 #: a watch's running dynamics (FIT import, stream "watch")
 _UNITS.update(vertical_oscillation_cm="cm", contact_time_ms="ms", contact_balance_pct="%", step_length_m="m")
 _UNITS.update(power_w="W", form_power_w="W")  # running power (a Stryd pod or the watch)
+#: channel names older versions wrote, read under today's name (``_ms`` once also meant metres per second)
+RENAMED_CHANNELS = {"speed_ms": "speed_mps"}
 
 PLACEMENTS = (
     "sacrum",
@@ -165,7 +167,7 @@ class RecordingMeta:
             )
         try:
             streams = tuple(
-                StreamInfo(**{k: (tuple(v) if k == "channels" else v) for k, v in s.items() if k != "units"})
+                StreamInfo(**{k: (_channels(v) if k == "channels" else v) for k, v in s.items() if k != "units"})
                 for s in d.get("streams", [])
             )
             meta = cls(
@@ -181,6 +183,11 @@ class RecordingMeta:
             raise RecordingError(f"{where}: unexpected field ({str(exc).replace(chr(10), ' ')})") from None
         _check_types(meta, where)
         return meta
+
+
+def _channels(names: Any) -> Any:
+    """Channel names under today's names (``RENAMED_CHANNELS``); anything but a list is left to the type check."""
+    return tuple(RENAMED_CHANNELS.get(c, c) for c in names) if isinstance(names, list) else names
 
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "float": (int, float), "int": (int,), "bool": (bool,)}
