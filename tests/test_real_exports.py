@@ -184,7 +184,16 @@ def test_multisport_uses_the_running_legs_only(tmp_path: Path, gait_cli) -> None
         + watch_records(120, t0=230)
     )
     path = tmp_path / "tri.fit"
-    path.write_bytes(fit_bytes(records, sessions=legs))
+    path.write_bytes(fit_bytes(records, sessions=legs, stryd=True))  # declared developer fields, no power
+    sessions = [m for n, m in _fitdecode_messages(path.read_bytes()) if n == "session"]  # the encoder, checked
+    assert [s["sport"] for s in sessions] == ["swimming", "transition", "cycling", "transition", "running"]
+    assert [s["start_time"].timestamp() - sessions[0]["start_time"].timestamp() for s in sessions] == [
+        0,
+        100,
+        120,
+        220,
+        230,
+    ]
     rec = read_fit(path)
     w = rec.extra["watch"]
     assert len(w.t) == 120 and np.all(w.column("cadence_spm") == 173.0)  # no pedal or stroke rate in it
@@ -437,6 +446,16 @@ def test_dashboard_upload_of_linear_and_slow_exports(sim, tmp_path: Path) -> Non
     entry = catalog.import_upload("Raw Data.csv", "data:text/csv;base64," + base64.b64encode(raw).decode())
     assert entry.ok and "linear_acceleration" in entry.analysis["quality"]["flags"]
     assert abs(entry.analysis["cadence_spm"] - sim.truth_summary()["cadence_spm"]) < 0.5
+    assert entry.analysis["recording"]["placement"] == "waist_belt"  # a phone's default
+    # a plain CSV with semicolons and decimal commas, as a spreadsheet in many locales saves it
+    imu = sim.recording.imu
+    rows = "".join(
+        f"{t:.4f};{a[0]:.5f};{a[1]:.5f};{a[2]:.5f}\n".replace(".", ",") for t, a in zip(imu.t, imu.acc, strict=True)
+    )
+    semi = ("time_s;acc_x;acc_y;acc_z\n" + rows).encode()
+    entry = catalog.import_upload("semicolons.csv", "data:text/csv;base64," + base64.b64encode(semi).decode())
+    assert abs(entry.analysis["cadence_spm"] - sim.truth_summary()["cadence_spm"]) < 1.0
+    assert entry.analysis["recording"]["placement"] == "sacrum"
     slow = _slow_export(sim, tmp_path, 100, ("TotalAcceleration.csv",))
     url = "data:application/zip;base64," + base64.b64encode(slow.read_bytes()).decode()
     with pytest.raises(RecordingError, match=r"^slow.zip: TotalAcceleration.csv was recorded at 1 Hz"):
