@@ -346,6 +346,19 @@ def test_linear_acceleration_without_a_gait_is_one_clear_error(tmp_path: Path, g
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "gravity was removed by the phone" in r.stderr
 
 
+def test_live_phone_without_gravity_still_asks_for_it() -> None:
+    """Live, a push without gravity is not turned into linear acceleration silently: the receiver asks for the
+    Gravity sensor (exports, which carry the flag on disk, are the linear path)."""
+    from gait.recording.meta import DeviceInfo
+    from gait.sources.phone.common import PhoneImu
+
+    imu = PhoneImu("imu", DeviceInfo(name="Sensor Logger"), "waist_belt", has_gravity=False)
+    t = np.arange(200) / 100.0
+    imu.add("acc", t, np.zeros((200, 3)), host_t=0.0)
+    with pytest.raises(RecordingError, match="turn on 'Gravity' in the app"):
+        imu.release(final=True)
+
+
 # -- errors that name the real problem --------------------------------------------------------------------------------
 
 

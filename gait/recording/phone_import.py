@@ -71,15 +71,24 @@ def _interp(src: Series, t: np.ndarray) -> np.ndarray:
     return out
 
 
-def specific_force(acc: Series, gravity: Series | None, platform: str, *, has_gravity: bool) -> np.ndarray:
+def specific_force(
+    acc: Series, gravity: Series | None, platform: str, *, has_gravity: bool, linear_ok: bool = False
+) -> np.ndarray:
     """Accelerometer values in gait's convention (m/s^2, Android signs): specific force (+g along up when
     still) when the series includes gravity (Android ``totalacceleration``, phyphox "with g") or ``gravity`` is
-    given to add back (on the accelerometer's timestamps); else the linear acceleration as it is."""
+    given to add back (on the accelerometer's timestamps). Without either: the linear acceleration as it is
+    when ``linear_ok`` (an export, marked ``gravity_removed``), else an error asking for Gravity (live)."""
     if platform not in PLATFORMS:
         raise RecordingError(f"unknown phone platform {platform!r} (choose from {', '.join(PLATFORMS)})")
     total = acc.v.copy()
-    if not has_gravity and gravity is not None and gravity.n >= 2:
-        total = total + _interp(gravity, acc.t)
+    if not has_gravity:
+        if gravity is not None and gravity.n >= 2:
+            total = total + _interp(gravity, acc.t)
+        elif not linear_ok:
+            raise RecordingError(
+                "the phone's accelerometer has gravity removed and no gravity sensor was logged: turn on "
+                "'Gravity' in the app (gait needs acceleration including gravity)"
+            )
     return -total if platform == "ios" else total
 
 
@@ -238,7 +247,7 @@ def read_sensorlogger(path: Path | str, *, placement: str = "waist_belt", platfo
             "acceleration, step timing only"
         )
     try:
-        force = specific_force(acc, gravity, platform, has_gravity=total is not None)
+        force = specific_force(acc, gravity, platform, has_gravity=total is not None, linear_ok=True)
     except RecordingError as exc:
         raise RecordingError(f"{path}: {exc}") from None
     t, force, gyr_v = merge_imu(acc.t, force, gyr)
