@@ -110,6 +110,8 @@ def format_text(result: RunAnalysis) -> str:
         lines.append(
             "  Watch (FIT)   " + ", ".join(cells) + f", contact balance {_fmt(watch.contact_balance_pct, '%', 1)}"
             f", step {_fmt(watch.step_length_m, 'm', 2)}"
+            + (f", power {_fmt(watch.power_w, 'W', 0)}" if watch.power_w is not None else "")
+            + (f", form power {_fmt(watch.form_power_w, 'W', 0)}" if watch.form_power_w is not None else "")
         )
     lines.append(
         f"  Quality       {q.sample_rate_hz:.0f} Hz, {'acc + gyro' if q.has_gyroscope else 'accelerometer only'}"
