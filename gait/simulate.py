@@ -85,7 +85,7 @@ class StrikeShape:
     fullness: float  # active component sin(pi w)^k: 1 = a half sine, 2 = a raised cosine (slow edges)
 
 
-# Rearfoot: a distinct impact peak ~25 ms in (1.5-2 BW with the active force beneath it); midfoot: a small
+# Rearfoot: a distinct impact peak ~27 ms in (1.5-2 BW with the active force beneath it); midfoot: a small
 # early bump; forefoot: none, and the active force rises earlier and faster.
 STRIKE_SHAPES = {
     "rearfoot": StrikeShape(impact_bw=1.4, impact_peak_s=0.027, active_peak=0.47, fullness=1.6),
@@ -325,6 +325,7 @@ class _Forces:
 
     WALK_VERTICAL = 0.25  # +-25 % of body weight around 1 g
     WALK_LOADING_PHASE = 0.12  # peak loading at 12 % of the step after initial contact
+    normal_dir = np.array([0.0, 1.0, 0.0])  # world direction of the ground's normal (level)
 
     def __init__(self, c: _Contacts) -> None:
         self.c = c
@@ -365,8 +366,6 @@ class _Forces:
         for a, b in c.stand:
             smooth[(t >= a) & (t < b), 1] += G0
         return smooth, impact
-
-    normal_dir = np.array([0.0, 1.0, 0.0])  # world direction of the ground's normal
 
     def at(self, t: Array) -> Array:
         """COM specific force (n, 3) at times t: what the ground pushes with, per unit mass."""
@@ -459,9 +458,12 @@ class _TwoComponent(_Forces):
         # along the ground (m/s per step): brake, then push; push - brake = the weight's share along the slope
         net = G0 * np.sin(th) * self.step
         easing = max(0.3, 1.0 - EASING_PER_DEG * abs(slope))
-        brake = c.dv * (easing if slope > 0 else 1.0)
-        if slope < 0:
-            brake = c.dv * easing - net  # the push eases and the brake takes the weight's share
+        if slope > 0:
+            brake = c.dv * easing  # the braking eases; the push adds the weight's share
+        elif slope < 0:
+            brake = c.dv * easing - net  # the push eases; the braking takes the weight's share
+        else:
+            brake = c.dv
         self.tb = np.clip(BRAKE_SHARE - BRAKE_SHARE_PER_DEG * slope, 0.25, 0.7) * c.tc
         lobe = float(np.trapezoid(np.sin(np.pi * grid) ** FORE_AFT_FULLNESS, grid))
         heel = HORIZONTAL_IMPACT * G0 * j_imp  # speed the heel's collision takes
