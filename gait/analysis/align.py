@@ -1,4 +1,4 @@
-"""Sensor-to-body alignment for any mounting, from gravity and the direction of travel.
+"""Stage: mounting. Sensor-to-body alignment for any mounting, from gravity and the direction of travel.
 
 Body frame (ISB): x anterior, y superior, z right. The sensor may sit upside down, rotated or tilted.
 
@@ -29,16 +29,24 @@ Array = np.ndarray
 
 
 @dataclass(frozen=True)
+class MountingParams:
+    """Parameters of the mounting stage (``estimate_mounting``)."""
+
+    rate_hz: float = 50.0  # the mounting is a property of the whole run: estimated at about this rate
+    band_hz: tuple[float, float] = (0.5, 12.0)  # pass band (Hz) of the step-periodicity analysis
+    sign_cutoff_hz: float = 6.0  # low-pass (Hz) of the signals correlated to decide which way is forward
+    min_moving_s: float = 4.0  # with less running + walking (s) every sample is used
+    min_gait_s: float = 2.0  # a gait votes on the forward sign only with at least this much of it (s)
+    period_search_s: tuple[float, float] = (0.22, 0.75)  # step periods looked for (s)
+
+
+@dataclass(frozen=True)
 class Mounting:
     """Body axes expressed in sensor coordinates (columns x anterior, y up, z right): v_sensor = M @ v_body."""
 
     matrix: Array
     ap_separation: float  # 0..1: how clearly the step-periodic axis stood out (1 = perfectly)
     forward_sign_margin: float  # |correlation| behind the forward/backward decision (0..1)
-
-    @property
-    def up_in_sensor(self) -> Array:
-        return self.matrix[:, 1]
 
     def flipped(self) -> Mounting:
         """The same mounting turned half a turn about the vertical (forward and right reversed)."""
@@ -56,11 +64,19 @@ class Mounting:
         return ", ".join(names)
 
 
-def step_period(vertical: Array, fs: float, lo_s: float = 0.22, hi_s: float = 0.75) -> float:
-    """Dominant step period (s) from the autocorrelation of a vertical signal, or NaN if not periodic."""
-    # a couple of minutes at ~50 Hz pin the period down; longer inputs only cost time
+def step_period(
+    vertical: Array,
+    fs: float,
+    lo_s: float = 0.22,
+    hi_s: float = 0.75,
+    max_span_s: float = 120.0,
+    min_correlation: float = 0.2,
+) -> float:
+    """Dominant step period (s) in [``lo_s``, ``hi_s``] from the autocorrelation of a vertical signal, or NaN
+    if not periodic (no autocorrelation peak of at least ``min_correlation``). A couple of minutes at ~50 Hz
+    pin the period down, so only the middle ``max_span_s`` of a longer input is used."""
     x, fs = decimate_for(vertical, fs, 50.0)
-    limit = int(120 * fs)
+    limit = int(max_span_s * fs)
     if len(x) > limit:
         mid = len(x) // 2
         x = x[mid - limit // 2 : mid + limit // 2]
@@ -81,11 +97,11 @@ def step_period(vertical: Array, fs: float, lo_s: float = 0.22, hi_s: float = 0.
     if len(peaks) == 0:
         return float("nan")
     best = peaks[np.argmax(seg[peaks])]
-    if seg[best] < 0.2:  # no clear repetition (and no "strong" peak at all when every peak is negative)
+    if seg[best] < min_correlation:  # no clear repetition (and no "strong" peak at all when every peak is negative)
         return float("nan")
     strong = peaks[seg[peaks] > 0.7 * seg[best]]
     k = int(strong[0])
-    if seg[k] < 0.2:
+    if seg[k] < min_correlation:
         return float("nan")
     # parabolic refinement of the lag
     if 0 < k < len(seg) - 1:
@@ -95,7 +111,13 @@ def step_period(vertical: Array, fs: float, lo_s: float = 0.22, hi_s: float = 0.
     return float((lo + k) / fs)
 
 
-def estimate_mounting(acc: Array, fs: float, running: Array | None = None, walking: Array | None = None) -> Mounting:
+def estimate_mounting(
+    acc: Array,
+    fs: float,
+    running: Array | None = None,
+    walking: Array | None = None,
+    params: MountingParams = MountingParams(),
+) -> Mounting:
     """Estimate the sensor-to-body rotation from accelerometer data (n, 3) at rate ``fs``.
 
     ``running`` / ``walking`` are per-sample masks from the activity classifier; they select the moving part
@@ -104,8 +126,7 @@ def estimate_mounting(acc: Array, fs: float, running: Array | None = None, walki
     stance leg) the lower trunk is still speeding up as the leading foot takes the load (Zijlstra & Hof:
     heel strike comes near the peak forward acceleration), so the relation is reversed.
     """
-    # the mounting is a property of the whole recording: ~50 Hz is plenty
-    k = max(1, int(fs // 50.0))
+    k = max(1, int(fs // params.rate_hz))
     if k > 1:
         acc = lowpass(acc, fs, 0.4 * fs / k)[::k]
         running = None if running is None else running[::k]
@@ -115,7 +136,7 @@ def estimate_mounting(acc: Array, fs: float, running: Array | None = None, walki
     running = np.zeros(n, bool) if running is None else running
     walking = np.zeros(n, bool) if walking is None else walking
     moving = running | walking
-    if moving.sum() < fs * 4:
+    if moving.sum() < fs * params.min_moving_s:
         moving = np.ones(n, bool)
     up = acc[moving].mean(axis=0)
     up = up / np.linalg.norm(up)
@@ -124,10 +145,10 @@ def estimate_mounting(acc: Array, fs: float, running: Array | None = None, walki
     e1 = np.cross(up, helper)
     e1 /= np.linalg.norm(e1)
     e2 = np.cross(up, e1)
-    filt = lowpass(highpass(acc, fs, 0.5), fs, 12.0)
+    filt = lowpass(highpass(acc, fs, params.band_hz[0]), fs, params.band_hz[1])
     vert = filt @ up
     horiz = np.column_stack((filt @ e1, filt @ e2))
-    period = step_period(vert[moving], fs)
+    period = step_period(vert[moving], fs, *params.period_search_s)
     if not np.isfinite(period):
         # no periodic gait: fall back to the principal horizontal axis (weak, flagged by separation 0)
         fwd2 = np.linalg.eigh(np.cov(horiz[moving].T))[1][:, -1]
@@ -143,12 +164,12 @@ def estimate_mounting(acc: Array, fs: float, running: Array | None = None, walki
         spread = np.trace(c_per + c_alt)
         separation = float(np.clip((w[-1] - w[0]) / spread, 0.0, 1.0)) if spread > 0 else 0.0
     fwd = fwd2[0] * e1 + fwd2[1] * e2
-    ap = lowpass(horiz @ fwd2, fs, 6.0)
-    dvert = np.gradient(lowpass(vert, fs, 6.0)) * fs
+    ap = lowpass(horiz @ fwd2, fs, params.sign_cutoff_hz)
+    dvert = np.gradient(lowpass(vert, fs, params.sign_cutoff_hz)) * fs
     # each gait votes with its share of samples: running with -corr, walking with +corr (see below)
     vote, weight = 0.0, 0.0
     for mask, sign in ((running, -1.0), (walking, 1.0)):
-        if mask.sum() >= fs * 2:
+        if mask.sum() >= fs * params.min_gait_s:
             vote += sign * _corr(ap[mask], dvert[mask]) * mask.sum()
             weight += mask.sum()
     if weight == 0:  # gait unknown: assume running, the product's main use

@@ -16,7 +16,7 @@ import pandas as pd
 from scipy.signal import resample_poly
 from scipy.spatial.transform import Rotation
 
-from gait.analysis import analyze
+from gait.analysis import AnalysisConfig, analyze
 from gait.analysis.summary import MIN_SIDE_CONFIDENCE, cadence_from_steps
 from gait.recording.model import Recording
 from gait.simulate import SimConfig, simulate
@@ -173,11 +173,11 @@ def _sides(out: TrialResult, system: str, est: pd.DataFrame, ref_side: np.ndarra
     out.side_labelled[system] = float(confident.mean()) if len(confident) else math.nan
 
 
-def compare(trial: Trial, cond: Condition, seed: int) -> TrialResult:
+def compare(trial: Trial, cond: Condition, seed: int, config: AnalysisConfig | None = None) -> TrialResult:
     out = TrialResult(trial.dataset, trial.name, cond.name, cond.group)
     rec = cond.transform(trial.recording, seed)
     try:
-        res = analyze(rec)
+        res = analyze(rec, config or AnalysisConfig())
     except Exception as exc:  # a failure here is a validation result, not a crash of the validation
         out.error = f"{type(exc).__name__}: {exc}"
         return out
@@ -514,7 +514,14 @@ class Validation:
         return bool(self.target_table()["acceptable"].all()) and not any(r.error for r in self.results)
 
 
-def run_validation(data_root: Path, quick: bool = False, progress: Callable[[str], None] | None = None) -> Validation:
+def run_validation(
+    data_root: Path,
+    quick: bool = False,
+    progress: Callable[[str], None] | None = None,
+    config: AnalysisConfig | None = None,
+) -> Validation:
+    """Every lab trial under every condition, and the simulator grid, analysed with ``config`` (default: the
+    validated settings), so a changed parameter can be judged against every target."""
     conds = conditions(quick)
     trials: list[Trial] = []
     present, missing = [], []
@@ -529,11 +536,11 @@ def run_validation(data_root: Path, quick: bool = False, progress: Callable[[str
     done = 0
     for ci, cond in enumerate(conds):
         for ti, trial in enumerate(trials):
-            results.append(compare(trial, cond, seed=1000 * ci + ti))
+            results.append(compare(trial, cond, seed=1000 * ci + ti, config=config))
             done += 1
             if progress:
                 progress(f"{done}/{total} {cond.name}: {trial.dataset} {trial.name}")
-    return Validation(results, simulator_grid(quick), present, missing)
+    return Validation(results, simulator_grid(quick, config), present, missing)
 
 
 SIM_GRID = [
@@ -558,11 +565,11 @@ SIM_GRID = [
 ]
 
 
-def simulator_grid(quick: bool = False) -> pd.DataFrame:
+def simulator_grid(quick: bool = False, config: AnalysisConfig | None = None) -> pd.DataFrame:
     rows = []
     for cfg in SIM_GRID[:3] if quick else SIM_GRID:
         sim = simulate(cfg)
-        res = analyze(sim.recording)
+        res = analyze(sim.recording, config or AnalysisConfig())
         truth = sim.truth[sim.truth["activity"] == "run"]
         idx, ok = _match(res.steps["ic_s"].to_numpy(), truth["ic_s"].to_numpy(), RUN_MATCH_S)
         est = res.steps.iloc[idx[ok]]
