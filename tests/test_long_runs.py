@@ -70,10 +70,10 @@ def test_windowed_analysis_matches_the_whole_run(cfg: SimConfig):
 
 
 def test_windows_cover_the_stretch_once_with_margins():
-    wins = windows_of(10_000, 50.0, WINDOWED.windows)
-    assert len(wins) == 3 and wins[0].core_start == 0 and wins[-1].core_stop == 10_000
+    wins = windows_of(20_000, 50.0, WINDOWED.windows)  # 400 s in windows of about 120 s: three
+    assert len(wins) == 3 and wins[0].core_start == 0 and wins[-1].core_stop == 20_000
     assert all(a.core_stop == b.core_start for a, b in itertools.pairwise(wins))
-    assert all(w.start == max(0, w.core_start - 1500) and w.stop == min(10_000, w.core_stop + 1500) for w in wins)
+    assert all(w.start == max(0, w.core_start - 1500) and w.stop == min(20_000, w.core_stop + 1500) for w in wins)
     assert len(windows_of(8_000, 50.0, WINDOWED.windows)) == 1  # up to 1.5 windows: one
 
 
