@@ -24,7 +24,7 @@ TOLERANCE = {  # metric: largest difference allowed between the windowed and the
     "flight_time_ms": 0.1,
     "vertical_oscillation_cm": 0.01,
     "impact_g": 0.001,
-    "braking_dv_ms": 0.001,
+    "braking_dv_mps": 0.001,
     "pelvic_drop_deg": 0.01,
     "pelvic_obliquity_range_deg": 0.01,
 }

@@ -342,7 +342,7 @@ def test_per_step_metrics_match_the_known_values():
     assert list(m.columns) == MEASURED_COLUMNS
     inner = slice(1, -1)
     assert np.allclose(m["vertical_oscillation_cm"][inner], 8.0, rtol=0.02)
-    assert np.allclose(m["braking_dv_ms"][inner], 3.0 * CONTACT_S / np.pi, rtol=0.02)
+    assert np.allclose(m["braking_dv_mps"][inner], 3.0 * CONTACT_S / np.pi, rtol=0.02)
     assert np.allclose(m["braking_duration_ms"][inner], 1000 * CONTACT_S / 2, atol=1000 * CONTACT_S / 31)
     assert np.allclose(m["braking_peak_g"][inner], 3.0 / G0, rtol=0.02)
     assert np.allclose(m["impact_g"], 3.0, atol=0.02)

@@ -27,6 +27,7 @@ from gait.analysis import bouts as act
 from gait.analysis.align import Mounting, estimate_mounting
 from gait.analysis.config import AnalysisConfig, WindowParams
 from gait.analysis.events import Contacts, running_contacts, walking_contacts
+from gait.analysis.gravity import analyze_linear, is_linear
 from gait.analysis.lever import FlightStats, LeverArm, SignStats, compensate, flight_mask, flight_stats, sign_stats
 from gait.analysis.metrics import MEASURED_COLUMNS, StepSignals, empty_steps, measure_steps, step_table
 from gait.analysis.orientation import BodyKinematics, body_kinematics, level_vertical
@@ -46,6 +47,8 @@ _FEATURES = ("side_ml", "side_obliquity", "side_rotation", "side_turn")
 
 def analyze(recording: Recording, config: AnalysisConfig = DEFAULT) -> RunAnalysis:
     """Analyse a recording (any mounting; gyroscope optional) into per-step metrics and a run summary."""
+    if is_linear(recording):  # gravity removed by the phone: vertical estimated, timing only (gravity.py)
+        return analyze_linear(recording, lambda restored: analyze(restored, config))
     recording, n_bad = _checked(recording, config.input)
     imu = recording.imu
     fs_in = nominal_rate(imu.t)
