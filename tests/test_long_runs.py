@@ -17,7 +17,7 @@ from gait.analysis.signal import decimate, uniform_spans
 from gait.simulate import SimConfig
 from tests.conftest import match_steps, simulated
 
-WINDOWED = AnalysisConfig().replace(windows={"window_s": 120.0, "margin_s": 30.0})
+WINDOWED = AnalysisConfig().replace(windows={"window_s": 120.0})  # the default margins
 WHOLE = AnalysisConfig().replace(windows={"window_s": 1e9})
 TOLERANCE = {  # metric: largest difference allowed between the windowed and the whole-run medians
     "contact_time_ms": 0.1,
@@ -73,7 +73,7 @@ def test_windows_cover_the_stretch_once_with_margins():
     wins = windows_of(20_000, 50.0, WINDOWED.windows)  # 400 s in windows of about 120 s: three
     assert len(wins) == 3 and wins[0].core_start == 0 and wins[-1].core_stop == 20_000
     assert all(a.core_stop == b.core_start for a, b in itertools.pairwise(wins))
-    assert all(w.start == max(0, w.core_start - 1500) and w.stop == min(20_000, w.core_stop + 1500) for w in wins)
+    assert all(w.start == max(0, w.core_start - 750) and w.stop == min(20_000, w.core_stop + 750) for w in wins)
     assert len(windows_of(8_000, 50.0, WINDOWED.windows)) == 1  # up to 1.5 windows: one
 
 

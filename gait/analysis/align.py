@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gait.analysis.rotations import frame_from_up_forward
-from gait.analysis.signal import decimate_for, highpass, lowpass
+from gait.analysis.rotations import apply_matrix, frame_from_up_forward
+from gait.analysis.signal import decimate_for, highpass, in_chunks, lowpass
 
 Array = np.ndarray
 
@@ -138,50 +138,90 @@ def estimate_mounting(
     moving = running | walking
     if moving.sum() < fs * params.min_moving_s:
         moving = np.ones(n, bool)
-    up = acc[moving].mean(axis=0)
+    up = np.array([acc[moving, j].mean() for j in range(3)])  # column by column: no copy of the whole run
     up = up / np.linalg.norm(up)
     # orthonormal basis of the horizontal plane
     helper = np.eye(3)[int(np.argmin(np.abs(up)))]
     e1 = np.cross(up, helper)
     e1 /= np.linalg.norm(e1)
     e2 = np.cross(up, e1)
-    filt = lowpass(highpass(acc, fs, params.band_hz[0]), fs, params.band_hz[1])
-    vert = filt @ up
-    horiz = np.column_stack((filt @ e1, filt @ e2))
+    lo, hi = params.band_hz
+    basis = np.column_stack((up, e1, e2))
+    projected = in_chunks(lambda x: apply_matrix(lowpass(highpass(x, fs, lo), fs, hi), basis), acc, fs)
+    vert, horiz = projected[:, 0], projected[:, 1:]
     period = step_period(vert[moving], fs, *params.period_search_s)
     if not np.isfinite(period):
         # no periodic gait: fall back to the principal horizontal axis (weak, flagged by separation 0)
-        fwd2 = np.linalg.eigh(np.cov(horiz[moving].T))[1][:, -1]
+        fwd2 = np.linalg.eigh(_cov(horiz[moving]))[1][:, -1]
         separation = 0.0
     else:
         lag = round(period * fs)
-        both = moving[:-lag] & moving[lag:]
-        a, b = horiz[:-lag][both], horiz[lag:][both]
-        c_per = np.cov(((a + b) / 2).T)
-        c_alt = np.cov(((a - b) / 2).T)
+        c_per, c_alt = _step_covariances(horiz, lag, moving[:-lag] & moving[lag:])
         w, v = np.linalg.eigh(c_per - c_alt)
         fwd2 = v[:, -1]
         spread = np.trace(c_per + c_alt)
         separation = float(np.clip((w[-1] - w[0]) / spread, 0.0, 1.0)) if spread > 0 else 0.0
     fwd = fwd2[0] * e1 + fwd2[1] * e2
-    ap = lowpass(horiz @ fwd2, fs, params.sign_cutoff_hz)
-    dvert = np.gradient(lowpass(vert, fs, params.sign_cutoff_hz)) * fs
+
+    def smooth(x: Array) -> Array:
+        return lowpass(x, fs, params.sign_cutoff_hz)
+
+    ap = in_chunks(smooth, horiz[:, 0] * fwd2[0] + horiz[:, 1] * fwd2[1], fs)
+    dvert = np.gradient(in_chunks(smooth, vert, fs)) * fs
     # each gait votes with its share of samples: running with -corr, walking with +corr (see below)
     vote, weight = 0.0, 0.0
     for mask, sign in ((running, -1.0), (walking, 1.0)):
         if mask.sum() >= fs * params.min_gait_s:
-            vote += sign * _corr(ap[mask], dvert[mask]) * mask.sum()
+            vote += sign * _corr(ap, dvert, mask) * mask.sum()
             weight += mask.sum()
     if weight == 0:  # gait unknown: assume running, the product's main use
-        vote, weight = -_corr(ap[moving], dvert[moving]), 1.0
+        vote, weight = -_corr(ap, dvert, moving), 1.0
     if vote < 0:
         fwd = -fwd
     matrix = frame_from_up_forward(up, fwd)
     return Mounting(matrix=matrix, ap_separation=separation, forward_sign_margin=abs(vote) / weight)
 
 
-def _corr(x: Array, y: Array) -> float:
-    sx, sy = np.std(x), np.std(y)
-    if sx == 0 or sy == 0:
+def _step_covariances(h: Array, lag: int, both: Array) -> tuple[Array, Array]:
+    """Covariances of the step-periodic part (a + b) / 2 and the step-alternating part (a - b) / 2 of the
+    horizontal acceleration h (n, 2), a = h one step earlier than b, over the samples ``both``: from weighted
+    sums, without copies of the run."""
+    a, b = h[:-lag], h[lag:]
+    w = both.astype(float)
+    m = w.sum()
+
+    def s(x: Array, y: Array) -> float:
+        return float(np.einsum("i,i,i->", w, x, y))
+
+    sa = np.array([np.einsum("i,i->", w, a[:, i]) for i in range(2)])
+    sb = np.array([np.einsum("i,i->", w, b[:, i]) for i in range(2)])
+    aa = np.array([[s(a[:, i], a[:, j]) for j in range(2)] for i in range(2)])
+    bb = np.array([[s(b[:, i], b[:, j]) for j in range(2)] for i in range(2)])
+    ab = np.array([[s(a[:, i], b[:, j]) for j in range(2)] for i in range(2)])
+    out = []
+    for sign in (1.0, -1.0):
+        mean = (sa + sign * sb) / (2 * m)
+        second = (aa + bb + sign * (ab + ab.T)) / (4 * m)
+        out.append((second - np.outer(mean, mean)) * m / (m - 1))
+    return out[0], out[1]
+
+
+def _cov(x: Array) -> Array:
+    """Sample covariance of the columns of x (n, 2), entry by entry (``np.cov`` goes through BLAS threads)."""
+    d = x - x.mean(axis=0)
+    c = np.empty((2, 2))
+    c[0, 0], c[1, 1] = (d[:, 0] * d[:, 0]).sum(), (d[:, 1] * d[:, 1]).sum()
+    c[0, 1] = c[1, 0] = (d[:, 0] * d[:, 1]).sum()
+    return c / (len(x) - 1)
+
+
+def _corr(x: Array, y: Array, mask: Array) -> float:
+    """Correlation of x and y over the samples in ``mask``, from weighted sums (no copies of the run)."""
+    w = mask.astype(float)
+    m = w.sum()
+    mx, my = np.einsum("i,i->", w, x) / m, np.einsum("i,i->", w, y) / m
+    xx, yy = np.einsum("i,i,i->", w, x, x) / m, np.einsum("i,i,i->", w, y, y) / m
+    vx, vy = xx - mx * mx, yy - my * my
+    if vx <= 1e-12 * xx or vy <= 1e-12 * yy:  # constant (to rounding): no correlation to speak of
         return 0.0
-    return float(np.mean((x - x.mean()) * (y - y.mean())) / (sx * sy))
+    return float((np.einsum("i,i,i->", w, x, y) / m - mx * my) / np.sqrt(vx * vy))

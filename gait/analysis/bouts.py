@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from gait.analysis.signal import lowpass
+from gait.analysis.signal import in_chunks, lowpass
 
 Array = np.ndarray
 
@@ -84,7 +84,8 @@ def window_features(
 ) -> tuple[Array, Array, Array, Array]:
     """Per-window (centre index, std in g, free-fall fraction, step period in s or NaN)."""
     k = max(1, int(fs // params.feature_rate_hz))
-    x = lowpass(vert_g, fs, min(params.feature_cutoff_hz, 0.4 * fs / k))[::k]
+    fc = min(params.feature_cutoff_hz, 0.4 * fs / k)
+    x = in_chunks(lambda v: lowpass(v, fs, fc), vert_g, fs)[::k]
     fs_w = fs / k
     win = round(params.window_s * fs_w)
     hop = max(1, round(params.hop_s * fs_w))
@@ -92,30 +93,29 @@ def window_features(
         return (np.zeros(0, int),) + (np.zeros(0),) * 3
     w = sliding_window_view(x, win)[::hop]
     centres = (np.arange(len(w)) * hop + win // 2) * k
-    std = w.std(axis=1)
-    flight = (w < params.free_fall_g).mean(axis=1)
-    lo, hi = int(params.period_search_s[0] * fs_w), int(params.period_search_s[1] * fs_w)
-    seg = np.concatenate([_autocorrelation(w[i : i + 512], win)[:, lo:hi] for i in range(0, len(w), 512)])
-    # the step is the first lag whose correlation is near the best peak (not the stride at twice the lag)
-    is_peak = np.zeros_like(seg, bool)
-    is_peak[:, 1:-1] = (seg[:, 1:-1] > seg[:, :-2]) & (seg[:, 1:-1] >= seg[:, 2:])
-    peak_vals = np.where(is_peak, seg, -np.inf)
-    best = peak_vals.max(axis=1)
-    strong = is_peak & (seg >= params.step_peak_fraction * best[:, None]) & (seg > params.min_periodicity)
-    has = strong.any(axis=1)
-    first = np.argmax(strong, axis=1)
-    period = np.where(has, (first + lo) / fs_w, np.nan)
+    # a batch of windows at a time: the whole run's windows at once would need ~50 MiB per hour
+    parts = [_features(w[i : i + 512], fs_w, params) for i in range(0, len(w), 512)]
+    std, flight, period = (np.concatenate(f) for f in zip(*parts, strict=True))
     return centres, std, flight, period
 
 
-def _autocorrelation(w: Array, win: int) -> Array:
-    """Normalised autocorrelation of each row (a batch of windows: the FFTs of a long run at once would need
-    ~50 MiB per hour)."""
+def _features(w: Array, fs_w: float, params: ActivityParams) -> tuple[Array, Array, Array]:
+    """(std in g, free-fall fraction, step period in s or NaN) of each row of ``w`` (windows at ``fs_w``)."""
+    win = w.shape[1]
     z = w - w.mean(axis=1, keepdims=True)
     nfft = 1 << int(np.ceil(np.log2(2 * win)))
     spec = np.fft.rfft(z, nfft, axis=1)
     ac = np.fft.irfft(spec * np.conj(spec), nfft, axis=1)[:, :win]
-    return ac / np.where(ac[:, :1] > 0, ac[:, :1], 1.0)
+    ac /= np.where(ac[:, :1] > 0, ac[:, :1], 1.0)
+    lo, hi = int(params.period_search_s[0] * fs_w), int(params.period_search_s[1] * fs_w)
+    seg = ac[:, lo:hi]
+    # the step is the first lag whose correlation is near the best peak (not the stride at twice the lag)
+    is_peak = np.zeros_like(seg, bool)
+    is_peak[:, 1:-1] = (seg[:, 1:-1] > seg[:, :-2]) & (seg[:, 1:-1] >= seg[:, 2:])
+    best = np.where(is_peak, seg, -np.inf).max(axis=1)
+    strong = is_peak & (seg >= params.step_peak_fraction * best[:, None]) & (seg > params.min_periodicity)
+    period = np.where(strong.any(axis=1), (np.argmax(strong, axis=1) + lo) / fs_w, np.nan)
+    return w.std(axis=1), (w < params.free_fall_g).mean(axis=1), period
 
 
 def classify(vert_g: Array, fs: float, params: ActivityParams = ActivityParams()) -> Array:
@@ -133,11 +133,10 @@ def classify(vert_g: Array, fs: float, params: ActivityParams = ActivityParams()
     lab[walk] = WALK
     lab[std < params.still_std_g] = STILL
     lab = _mode_filter(lab, params.smoothing_windows)
-    # each sample takes the label of the nearest window centre
-    idx = np.clip(np.searchsorted(centres, np.arange(n)), 0, len(centres) - 1)
-    prev = np.clip(idx - 1, 0, len(centres) - 1)
-    nearer_prev = np.abs(np.arange(n) - centres[prev]) < np.abs(centres[idx] - np.arange(n))
-    return lab[np.where(nearer_prev, prev, idx)]
+    # each sample takes the label of the nearest window centre (a tie goes to the later one): the label
+    # changes at the first sample at or past each midpoint between centres
+    change = np.clip((centres[:-1] + centres[1:] + 1) // 2, 0, n)
+    return np.repeat(lab, np.diff(np.concatenate(([0], change, [n]))))
 
 
 def _within(x: Array, bounds: tuple[float, float]) -> Array:

@@ -34,7 +34,7 @@ class WindowParams:
     """How a long run is split so that memory stays bounded (see docs/method.md, "Long runs")."""
 
     window_s: float = 600.0  # stretches longer than this (s of signal) are analysed in windows of this length
-    margin_s: float = 30.0  # each window is read with this much signal on either side (s), so filters settle
+    margin_s: float = 15.0  # each window is read with this much signal on either side (s), so filters settle
     decimation_margin_s: float = 2.0  # the anti-alias filter's margin (s) when decimating chunk by chunk
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from scipy.signal import butter, find_peaks, sosfiltfilt
 
 from gait.analysis.align import step_period
+from gait.analysis.rotations import dot_rows
 from gait.analysis.signal import crossing_time, lowpass, windows
 
 Array = np.ndarray
@@ -275,13 +276,13 @@ def fit_contacts(
             mv = m_tau = np.zeros_like(sv)
         ws, wm = w * sv, w * mv
         g = np.empty((len(ic), 3, 3))
-        g[:, 0, 0] = (ws * sv).sum(1)
-        g[:, 0, 1] = g[:, 1, 0] = (ws * mv).sum(1)
+        g[:, 0, 0] = dot_rows(ws, sv)
+        g[:, 0, 1] = g[:, 1, 0] = dot_rows(ws, mv)
         g[:, 0, 2] = g[:, 2, 0] = ws.sum(1)
-        g[:, 1, 1] = (wm * mv).sum(1) + 1e-9
+        g[:, 1, 1] = dot_rows(wm, mv) + 1e-9
         g[:, 1, 2] = g[:, 2, 1] = wm.sum(1)
         g[:, 2, 2] = n1 + 1e-9
-        h = np.column_stack(((ws * y).sum(1), (wm * y).sum(1), wy.sum(1)))
+        h = np.column_stack((dot_rows(ws, y), dot_rows(wm, y), wy.sum(1)))
         g_inv = _inverse_sym3(g)
         coef = np.einsum("nij,nj->ni", g_inv, h)
         neg = coef[:, 1] < 0  # an impact cannot be negative: refit those without it
@@ -295,8 +296,8 @@ def fit_contacts(
         # coefficients held fixed, minus its projection on the linear basis (the coefficients re-adapt)
         j_ic = _project_out(w * (amp * s_tau + imp * m_tau), ws, wm, w, g_inv)
         j_tc = _project_out(-w * amp * s_tc, ws, wm, w, g_inv)
-        a11, a12, a22 = (j_ic * j_ic).sum(1), (j_ic * j_tc).sum(1), (j_tc * j_tc).sum(1)
-        b1, b2 = (j_ic * r).sum(1), (j_tc * r).sum(1)
+        a11, a12, a22 = dot_rows(j_ic, j_ic), dot_rows(j_ic, j_tc), dot_rows(j_tc, j_tc)
+        b1, b2 = dot_rows(j_ic, r), dot_rows(j_tc, r)
         det = a11 * a22 - a12 * a12
         det = np.where(np.abs(det) > 1e-12, det, np.inf)
         d_ic = -(a22 * b1 - a12 * b2) / det
@@ -307,7 +308,7 @@ def fit_contacts(
         tc = np.clip(tc + d_tc, params.contact_s[0] * 0.8, params.contact_s[1] * 1.1)
         if max(np.max(np.abs(d_ic)), np.max(np.abs(d_tc))) < 2e-4:
             break
-    rms = np.sqrt((r * r).sum(1) / np.maximum(n1, 1))
+    rms = np.sqrt(dot_rows(r, r) / np.maximum(n1, 1))
     return ContactFit(ic, tc, rms, coef[:, 0], coef[:, 1], coef[:, 2])
 
 
@@ -346,7 +347,7 @@ def refine_toe_off(
 
 def _project_out(v: Array, ws: Array, wm: Array, w: Array, g_inv: Array) -> Array:
     """v minus its weighted least-squares projection on the basis columns (w*S, w*M, w)."""
-    xtv = np.column_stack(((ws * v).sum(1), (wm * v).sum(1), (w * v).sum(1)))
+    xtv = np.column_stack((dot_rows(ws, v), dot_rows(wm, v), dot_rows(w, v)))
     k = np.einsum("nij,nj->ni", g_inv, xtv)
     return v - (ws * k[:, :1] + wm * k[:, 1:2] + w * k[:, 2:3])
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from gait.analysis.align import Mounting
 from gait.analysis.orientation import BodyKinematics, rotate_entries
-from gait.analysis.rotations import skew
+from gait.analysis.rotations import apply_matrix, dot_rows, skew
 from gait.analysis.signal import lowpass
 
 Array = np.ndarray
@@ -112,8 +112,10 @@ def flight_stats(
     if not flight.any():
         return FlightStats.empty()
     w, alpha = _rates(gyr_body, fs, params)
-    sw = skew(w[flight])
-    a = skew(alpha[flight]) + sw @ sw  # (k, 3, 3)
+    wf = w[flight]
+    # omega x (omega x r) = (omega omega^T - |omega|^2 I) r, written out (no stacked matrix products)
+    a = skew(alpha[flight]) + wf[:, :, None] * wf[:, None, :]  # (k, 3, 3)
+    a -= dot_rows(wf, wf)[:, None, None] * np.eye(3)
     y = acc_body[flight]
     ata = np.einsum("kij,kil->jl", a, a)
     aty = np.einsum("kij,ki->j", a, y)
@@ -141,7 +143,7 @@ def compensate(
     w, alpha = _rates(kin.gyr_body, fs, params)
     r = lever.r_m
     rot_body = np.cross(alpha, r) + np.cross(w, np.cross(w, r))
-    return rotate_entries(kin.level_from_sensor, acc_sensor - rot_body @ mounting.matrix.T)
+    return rotate_entries(kin.level_from_sensor, acc_sensor - apply_matrix(rot_body, mounting.matrix.T))
 
 
 @dataclass(frozen=True)
@@ -184,4 +186,5 @@ def sign_stats(
     dv = (np.gradient(lowpass(acc_level[:, 1], fs, params.sign_cutoff_hz)) * fs)[keep]
     sel = running[keep]
     x, y = ap[sel], dv[sel]
-    return SignStats(len(x), float(x.sum()), float(y.sum()), float(x @ x), float(y @ y), float(x @ y))
+    return SignStats(len(x), float(x.sum()), float(y.sum()), float((x * x).sum()), float((y * y).sum()),
+                     float((x * y).sum()))  # fmt: skip

@@ -89,7 +89,7 @@ class StepMetricParams:
     drift_cutoff_hz: float = 0.3  # ... read relative to its slow drift below this (Hz)
     stance_points: int = 32  # stances are resampled to this many points (peaks and ranges read between samples)
     step_points: int = 64  # steps are resampled to this many points for the vertical double integral
-    stance_batch: int = 2000  # stances whose full-rate windows are processed together (bounds 2-D temporaries)
+    stance_batch: int = 500  # stances whose full-rate windows are processed together (bounds 2-D temporaries)
     regularity_steps: int = 9  # a step time is compared with the running median over this many steps
     regularity_tolerance: float = 0.25  # ... and is regular within this fraction of it
     gap_lead_s: float = 0.05  # a step touches a gap when a bridged sample lies from this long (s) before IC ...
@@ -269,15 +269,19 @@ def pelvis_step_angles(
         np.arange(length)[None, :] <= np.ceil(e_pos)[:, None]
     )
 
-    def integral(rate: Array) -> Array:  # cumulative angle in each window (deg), trapezoids
-        cum = np.cumsum(0.5 * (rate[:, 1:] + rate[:, :-1]), axis=1)
-        return np.degrees(np.concatenate((np.zeros((len(rate), 1)), cum), axis=1) / fs_gyr)
+    to_deg = np.degrees(1.0) / fs_gyr
 
-    def masked_range(x: Array) -> Array:
-        return np.where(inside, x, -np.inf).max(axis=1) - np.where(inside, x, np.inf).min(axis=1)
+    def integral(rate: Array) -> Array:  # cumulative angle in each window (in units of to_deg), trapezoids
+        out = np.empty_like(rate)
+        out[:, 0] = 0.0
+        np.cumsum(rate[:, 1:] + rate[:, :-1], axis=1, out=out[:, 1:])
+        return out
+
+    def masked_range(x: Array) -> Array:  # deg
+        return (np.where(inside, x, -np.inf).max(axis=1) - np.where(inside, x, np.inf).min(axis=1)) * (0.5 * to_deg)
 
     # obliquity: resampled between the exact IC and TO (the drop is read from IC); the other ranges directly
-    obl = sample_rows(integral(d_obl), a_pos, e_pos, params.stance_points)
+    obl = sample_rows(integral(d_obl), a_pos, e_pos, params.stance_points) * (0.5 * to_deg)
     rot_range = masked_range(integral(d_rot))
     tilt_range = masked_range(integral(d_tilt))
     return {

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gait.analysis.align import Mounting
-from gait.analysis.rotations import euler_yxz, integrate_gyro, quat_components_to_matrix
+from gait.analysis.rotations import apply_matrix, dot_rows, euler_yxz, integrate_gyro, quat_components_to_matrix
 from gait.analysis.signal import lowpass_slow
 
 Array = np.ndarray
@@ -60,27 +60,34 @@ def rotate_entries(r: Array, v: Array) -> Array:
 
 
 def _normalise(v: Array) -> Array:
-    return v / np.sqrt((v * v).sum(axis=1, keepdims=True))
+    return v / np.sqrt(dot_rows(v, v))[:, None]
 
 
-def _integrated(acc: Array, gyr: Array, fs: float, fc: float, origin: int) -> tuple[Array, Array, Array]:
+def _integrated(
+    acc: Array, gyr: Array, fs: float, fc: float, origin: int, attitude: Array | None
+) -> tuple[Array, Array, Array]:
     """Sensor(t) -> sensor(0) rotation entries (3, 3, n), the specific force in the sensor(0) frame and the
     slow reference's up direction there."""
-    r_q = quat_components_to_matrix(integrate_gyro(gyr, 1.0 / fs))
+    r_q = quat_components_to_matrix(integrate_gyro(gyr, 1.0 / fs) if attitude is None else attitude)
     f0 = rotate_entries(r_q, acc)
     return r_q, f0, _normalise(lowpass_slow(f0, fs, fc, origin))
 
 
 def level_vertical(
-    acc: Array, gyr: Array | None, fs: float, params: OrientationParams = OrientationParams(), origin: int = 0
+    acc: Array,
+    gyr: Array | None,
+    fs: float,
+    params: OrientationParams = OrientationParams(),
+    origin: int = 0,
+    attitude: Array | None = None,
 ) -> Array:
     """The vertical specific force of the level frame (m/s^2): ``body_kinematics(...).acc_level[:, 1]``
-    alone, at about half the cost (no heading, no angles)."""
+    alone, at about half the cost (no heading, no angles). ``attitude``: see ``body_kinematics``."""
     if gyr is None:
         up = _normalise(lowpass_slow(acc, fs, params.reference_cutoff_hz, origin))
-        return (acc * up).sum(1)
-    _, f0, up = _integrated(acc, gyr, fs, params.reference_cutoff_hz, origin)
-    return (f0 * up).sum(1)
+        return dot_rows(acc, up)
+    _, f0, up = _integrated(acc, gyr, fs, params.reference_cutoff_hz, origin, attitude)
+    return dot_rows(f0, up)
 
 
 def body_kinematics(
@@ -90,31 +97,33 @@ def body_kinematics(
     mounting: Mounting,
     params: OrientationParams = OrientationParams(),
     origin: int = 0,
+    attitude: Array | None = None,
 ) -> BodyKinematics:
     """Orientation-resolved kinematics of one uniform stretch (sensor-frame acc m/s^2, gyr rad/s, rate ``fs``).
 
     ``origin`` is the index of sample 0 on the run's clock (aligns the slow filters' blocks, see
     ``lowpass_slow``), so a window of a long run gets the whole run's values away from its ends.
+    ``attitude`` is ``integrate_gyro(gyr, 1 / fs)`` when the caller has it already (it is half the cost).
     """
     m = mounting.matrix
     fc = params.reference_cutoff_hz
     if gyr is None:
         up = _normalise(lowpass_slow(acc, fs, fc, origin))
-        fwd = _normalise(m[:, 0] - (up @ m[:, 0])[:, None] * up)
+        fwd = _normalise(m[:, 0] - apply_matrix(up, m[:, 0])[:, None] * up)
         right = np.cross(fwd, up)
-        acc_level = np.column_stack(((acc * fwd).sum(1), (acc * up).sum(1), (acc * right).sum(1)))
+        acc_level = np.column_stack((dot_rows(acc, fwd), dot_rows(acc, up), dot_rows(acc, right)))
         return BodyKinematics(acc_level, None, None, None, None, None)
 
-    r_q, f0, up = _integrated(acc, gyr, fs, fc, origin)
+    r_q, f0, up = _integrated(acc, gyr, fs, fc, origin, attitude)
     x0 = lowpass_slow(
         np.column_stack([r_q[i, 0] * m[0, 0] + r_q[i, 1] * m[1, 0] + r_q[i, 2] * m[2, 0] for i in range(3)]),
         fs,
         fc,
         origin,
     )
-    fwd = _normalise(x0 - (x0 * up).sum(1)[:, None] * up)
+    fwd = _normalise(x0 - dot_rows(x0, up)[:, None] * up)
     right = np.cross(fwd, up)
-    acc_level = np.column_stack(((f0 * fwd).sum(1), (f0 * up).sum(1), (f0 * right).sum(1)))
+    acc_level = np.column_stack((dot_rows(f0, fwd), dot_rows(f0, up), dot_rows(f0, right)))
     # level_from_sensor[i, k] = axis_i . r_q[:, k]
     lfs = np.empty((3, 3, len(acc)))
     for i, e in enumerate((fwd, up, right)):
@@ -132,6 +141,6 @@ def body_kinematics(
         obliquity_deg=-np.degrees(minus_obliquity),
         tilt_deg=np.degrees(tilt),
         rotation_deg=np.degrees(rotation),
-        gyr_body=gyr @ m,
+        gyr_body=apply_matrix(gyr, m),
         level_from_sensor=lfs,
     )

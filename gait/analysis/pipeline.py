@@ -33,6 +33,7 @@ from gait.analysis.metrics import MEASURED_COLUMNS, StepSignals, empty_steps, me
 from gait.analysis.orientation import BodyKinematics, body_kinematics, level_vertical
 from gait.analysis.placement import restrict as restrict_to_placement
 from gait.analysis.result import Quality, RunAnalysis
+from gait.analysis.rotations import apply_matrix, integrate_gyro
 from gait.analysis.sides import VoteFeatures, label_sides, side_votes, vote_features
 from gait.analysis.signal import InputParams, Segment, decimate, nominal_rate, uniform_spans
 from gait.analysis.summary import summarise
@@ -43,15 +44,15 @@ from gait.recording.model import ImuData, Recording
 Array = np.ndarray
 DEFAULT = AnalysisConfig()
 _FEATURES = ("side_ml", "side_obliquity", "side_rotation", "side_turn")
+UNIT_CHECK_SAMPLES = 100_000
 
 
 def analyze(recording: Recording, config: AnalysisConfig = DEFAULT) -> RunAnalysis:
     """Analyse a recording (any mounting; gyroscope optional) into per-step metrics and a run summary."""
     if is_linear(recording):  # gravity removed by the phone: vertical estimated, timing only (gravity.py)
         return analyze_linear(recording, lambda restored: analyze(restored, config))
-    recording, n_bad = _checked(recording, config.input)
+    recording, fs_in, n_bad = _checked(recording, config.input)
     imu = recording.imu
-    fs_in = nominal_rate(imu.t)
     spans = uniform_spans(imu.t, fs_in, config.input)
     if not spans:
         raise AnalysisError(
@@ -91,9 +92,9 @@ def _where(recording: Recording) -> str:
     return str(recording.path) if recording.path is not None else recording.name
 
 
-def _checked(recording: Recording, params: InputParams) -> tuple[Recording, int]:
-    """The recording with non-finite samples left out (they become gaps), and how many there were; raises
-    ``AnalysisError`` for input that cannot be analysed."""
+def _checked(recording: Recording, params: InputParams) -> tuple[Recording, float, int]:
+    """The recording with non-finite samples left out (they become gaps), its sample rate and how many samples
+    were left out; raises ``AnalysisError`` for input that cannot be analysed."""
     imu = recording.imu
     where = _where(recording)
     if imu.n < 10:
@@ -113,7 +114,7 @@ def _checked(recording: Recording, params: InputParams) -> tuple[Recording, int]
         imu = type(imu)(imu.t[~bad], imu.acc[~bad], None if imu.gyr is None else imu.gyr[~bad])
         recording = dataclasses.replace(recording, imu=imu)  # the holes left are gaps, flagged as such
     _check_units(where, imu.acc, imu.gyr)
-    return recording, n_bad
+    return recording, fs, n_bad
 
 
 def _check_time(where: str, t: Array) -> None:
@@ -132,7 +133,10 @@ def _check_time(where: str, t: Array) -> None:
 
 def _check_units(where: str, acc: Array, gyr: Array | None) -> None:
     """Gravity must be there at about 1 g and a pelvis cannot spin at 40 rad/s: catches g stored as m/s^2,
-    deg/s as rad/s, removed gravity and dead sensors before they become plausible-looking numbers."""
+    deg/s as rad/s, removed gravity and dead sensors before they become plausible-looking numbers. Judged on
+    at most ~100 000 evenly spread samples (a median and a percentile need no more)."""
+    step = max(1, len(acc) // UNIT_CHECK_SAMPLES)
+    acc, gyr = acc[::step], None if gyr is None else gyr[::step]
     with np.errstate(over="ignore", invalid="ignore"):  # absurd values fail the checks below, quietly
         mag = float(np.median(np.linalg.norm(acc, axis=1)))
     if 0.6 < mag < 1.6:
@@ -158,7 +162,7 @@ def _activity_and_mounting(segments: list[Segment], config: AnalysisConfig) -> t
     all_acc = segments[0].acc if len(segments) == 1 else np.concatenate([s.acc for s in segments])
     up0 = all_acc.mean(axis=0)
     up0 /= np.linalg.norm(up0)
-    activities = [act.activity_bouts(s.acc @ up0 / G0, fs, config.activity) for s in segments]
+    activities = [act.activity_bouts(apply_matrix(s.acc, up0) / G0, fs, config.activity) for s in segments]
     labels = np.concatenate([a.labels for a in activities])
     mounting = estimate_mounting(all_acc, fs, labels == act.RUN, labels == act.WALK, config.mounting)
     return activities, mounting
@@ -205,9 +209,12 @@ class _SegmentRun:
     def __init__(self, imu: ImuData, seg: Segment, activity: act.Activity, config: AnalysisConfig) -> None:
         self.imu, self.seg, self.activity, self.config = imu, seg, activity, config
         self.windows = windows_of(seg.n, seg.fs, config.windows)
-        self.bout_of = np.full(seg.n, -1)
+        self.bout_of = np.full(seg.n, -1, dtype=np.int32)
         for i, b in enumerate(activity.bouts):
             self.bout_of[b.start : b.stop] = i
+        # each window's integrated gyroscope: the lever-arm pass computes it, the measuring passes reuse it
+        # (it does not depend on the mounting); 4 numbers per analysis sample, ~7 MiB per hour
+        self.attitude: dict[int, Array] = {}
 
     def lever_arm(self, mounting: Mounting) -> LeverArm | None:
         """The lever arm of the segment, from the flight phases of all its windows (None without a gyroscope,
@@ -218,12 +225,14 @@ class _SegmentRun:
         stats = FlightStats.empty()
         for win in self.windows:
             acc, gyr = s.acc[win.start : win.stop], s.gyr[win.start : win.stop]
-            vertical = level_vertical(acc, gyr, s.fs, self.config.orientation, win.start)
+            self.attitude[win.start] = integrate_gyro(gyr, 1.0 / s.fs)
+            vertical = level_vertical(acc, gyr, s.fs, self.config.orientation, win.start, self.attitude[win.start])
             running = self.activity.labels[win.start : win.stop] == act.RUN
             flight = flight_mask(vertical / G0, running, s.fs, params)
             flight[: win.core.start] = False  # each sample counts in one window only
             flight[win.core.stop :] = False
-            stats += flight_stats(acc @ mounting.matrix, gyr @ mounting.matrix, s.fs, flight, params)
+            m = mounting.matrix
+            stats += flight_stats(apply_matrix(acc, m), apply_matrix(gyr, m), s.fs, flight, params)
         return stats.solve(params)
 
     def measure(self, mounting: Mounting, lever: LeverArm | None) -> _Measured:
@@ -240,9 +249,9 @@ class _SegmentRun:
         s, cfg = self.seg, self.config
         fs = s.fs
         gyr = None if s.gyr is None else s.gyr[win.start : win.stop]
-        kin = body_kinematics(s.acc[win.start : win.stop], gyr, fs, mounting, cfg.orientation, win.start)
-        labels = self.activity.labels[win.start : win.stop]
         acc = s.acc[win.start : win.stop]
+        kin = body_kinematics(acc, gyr, fs, mounting, cfg.orientation, win.start, self.attitude.get(win.start))
+        labels = self.activity.labels[win.start : win.stop]
         acc_level, sign = kin.acc_level, SignStats()
         if lever is not None:
             acc_level = compensate(kin, acc, mounting, fs, lever, cfg.lever_arm)
@@ -258,7 +267,7 @@ class _SegmentRun:
             filled=s.filled[win.start : win.stop],
             tilt_deg=kin.tilt_deg,
             obliquity_deg=kin.obliquity_deg,
-            gyr_body_full=None if gyr_full is None else gyr_full @ mounting.matrix,
+            gyr_body_full=None if gyr_full is None else apply_matrix(gyr_full, mounting.matrix),
             fs_full=fs_full,
             compensated=lever is not None,
             origin=win.start,

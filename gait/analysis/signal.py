@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -61,6 +62,25 @@ def lowpass_slow(x: Array, fs: float, fc: float, origin: int = 0) -> Array:
     if slow.ndim == 1:
         return np.interp(t, t_blocks, slow)
     return np.column_stack([np.interp(t, t_blocks, slow[:, j]) for j in range(slow.shape[1])])
+
+
+def in_chunks(
+    f: Callable[[Array], Array], x: Array, fs: float, chunk_s: float = 600.0, margin_s: float = 10.0
+) -> Array:
+    """``f(x)`` for a zero-phase filter ``f`` (along axis 0) whose response dies out within ``margin_s``,
+    computed ``chunk_s`` at a time with that margin either side: the filter's temporaries (several copies of
+    its input inside ``sosfiltfilt``) are then a chunk's, not a whole run's. The same as ``f(x)`` to rounding
+    (exactly for inputs up to a chunk and its margins)."""
+    chunk, margin = max(1, int(chunk_s * fs)), int(margin_s * fs)
+    n = len(x)
+    if n <= chunk + 2 * margin:
+        return f(x)
+    out = np.empty(x.shape)
+    for c0 in range(0, n, chunk):
+        c1 = min(n, c0 + chunk)
+        r0, r1 = max(0, c0 - margin), min(n, c1 + margin)
+        out[c0:c1] = f(x[r0:r1])[c0 - r0 : c1 - r0]
+    return out
 
 
 def highpass(x: Array, fs: float, fc: float, order: int = 2, axis: int = 0) -> Array:
@@ -174,7 +194,7 @@ class Segment:
             return self.acc_peak[k0:k1], None if self.gyr is None else self.gyr[k0:k1]
         stop = self.span.n if k1 >= self.n else k1 * self.factor
         acc_f, gyr_f, _ = self.span.read(t, acc, gyr, k0 * self.factor, stop)
-        return np.sqrt((acc_f * acc_f).sum(axis=1)), gyr_f
+        return _norm(acc_f), gyr_f
 
 
 def decimate(
@@ -190,7 +210,7 @@ def decimate(
     fs = span.fs
     if factor == 1:
         acc_u, gyr_u, filled = span.read(t, acc, gyr, 0, span.n)
-        return Segment(span.t0, fs, acc_u, gyr_u, filled, np.sqrt((acc_u * acc_u).sum(axis=1)), span, 1)
+        return Segment(span.t0, fs, acc_u, gyr_u, filled, _norm(acc_u), span, 1)
     m = span.n // factor
     fc = 0.4 * fs / factor
     out_acc = np.empty((m, 3))
@@ -209,8 +229,13 @@ def decimate(
             out_gyr[c0:c1] = lowpass(gyr_f, fs, fc)[core][::factor]
         filled[c0:c1] = filled_f[core].reshape(-1, factor).any(axis=1)
         a = acc_f[core]
-        peak[c0:c1] = np.sqrt((a * a).sum(axis=1)).reshape(-1, factor).max(axis=1)
+        peak[c0:c1] = _norm(a).reshape(-1, factor).max(axis=1)
     return Segment(span.t0, fs / factor, out_acc, out_gyr, filled, peak, span, factor)
+
+
+def _norm(v: Array) -> Array:
+    """Row lengths of v (n, 3), without the (n, 3) temporaries of ``np.linalg.norm``."""
+    return np.sqrt(np.einsum("ij,ij->i", v, v))
 
 
 def nominal_rate(t: Array) -> float:
