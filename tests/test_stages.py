@@ -554,3 +554,47 @@ def test_config_file_errors_name_the_file(tmp_path):
         AnalysisConfig.from_file(bad)
     with pytest.raises(ConfigError, match=r"missing\.json: cannot read"):
         AnalysisConfig.from_file(tmp_path / "missing.json")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the configuration reaches every entry point
+
+NO_RUNNING = {"activity": {"min_flight_fraction": 0.99}}  # no window is in flight 99 % of the time
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory: pytest.TempPathFactory):
+    from gait.simulate import SimConfig, simulate, write
+
+    return write(simulate(SimConfig(duration_s=40, seed=51)), tmp_path_factory.mktemp("cfg") / "run")
+
+
+def test_gait_analyze_and_batch_take_the_config(run_folder):
+    import gait
+    from gait.batch import analyse_one
+
+    rec = gait.load(run_folder)
+    assert gait.analyze(rec).summary.n_steps > 100
+    cfg = AnalysisConfig.from_dict(NO_RUNNING)
+    assert gait.analyze(rec, config=cfg).summary.n_steps == 0
+    assert analyse_one(str(run_folder))["steps"] > 100 and analyse_one(str(run_folder), config=cfg)["steps"] == 0
+
+
+def test_validation_takes_the_config(tmp_path):
+    from gait.validation.run import run_validation
+
+    v = run_validation(tmp_path, quick=True, config=AnalysisConfig.from_dict(NO_RUNNING))  # no lab data: grid only
+    assert len(v.simulator) == 3 and v.simulator["cadence err (spm)"].isna().all()
+
+
+def test_cli_config_file(run_folder, tmp_path, capsys):
+    from gait.cli.main import main
+
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps(NO_RUNNING))
+    assert main(["analyze", str(run_folder), "--no-save", "--format", "json", "--config", str(settings)]) == 0
+    assert json.loads(capsys.readouterr().out)["steps"] == 0
+    settings.write_text('{"running": {"edge": 0.3}}')
+    assert main(["analyze", str(run_folder), "--no-save", "--config", str(settings)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "settings.json: running: unknown parameter 'edge'" in err[0]

@@ -48,10 +48,6 @@ class BodyKinematics:
     gyr_body: Array | None  # (n, 3) rad/s in body axes
     level_from_sensor: Array | None  # (3, 3, n) rotation entries, sensor axes -> level axes
 
-    @property
-    def has_angles(self) -> bool:
-        return self.obliquity_deg is not None
-
 
 def rotate_entries(r: Array, v: Array) -> Array:
     """Apply rotation entries r (3, 3, n) to vectors v (n, 3)."""

@@ -179,14 +179,6 @@ class Segment:
     def n(self) -> int:
         return len(self.acc)
 
-    @property
-    def t(self) -> Array:
-        return self.t0 + np.arange(self.n) / self.fs
-
-    @property
-    def duration_s(self) -> float:
-        return self.n / self.fs
-
     def full_rate(self, t: Array, acc: Array, gyr: Array | None, k0: int, k1: int) -> tuple[Array, Array | None]:
         """|acc| (m/s^2) and the gyroscope at the source rate for analysis samples k0..k1-1 (to the span's end
         for the last ones); sample 0 of both lies at analysis sample k0."""

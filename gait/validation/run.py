@@ -575,20 +575,20 @@ def simulator_grid(quick: bool = False, config: AnalysisConfig | None = None) ->
         est = res.steps.iloc[idx[ok]]
         t = sim.truth_summary()
         per = res.summary.per_side["pelvic_drop_deg"]
+        found = bool(ok.any())  # a configuration under test may find no running at all
+        ic_err = np.abs(est["ic_s"].to_numpy() - truth["ic_s"].to_numpy()[ok])
+        ct_err = np.abs(est["contact_time_ms"].to_numpy() - truth["contact_time_ms"].to_numpy()[ok])
         rows.append(
             {
                 "case": f"{cfg.cadence_spm:.0f} spm, {cfg.rate_hz:g} Hz, {cfg.mounting}, impact {cfg.impact_g:g} g",
-                "cadence err (spm)": res.summary.cadence_spm - t["cadence_spm"],
-                "IC median abs. err (ms)": float(
-                    np.median(np.abs(est["ic_s"].to_numpy() - truth["ic_s"].to_numpy()[ok]))
-                )
-                * 1000,
-                "CT MAE (ms)": float(
-                    np.mean(np.abs(est["contact_time_ms"].to_numpy() - truth["contact_time_ms"].to_numpy()[ok]))
-                ),
+                "cadence err (spm)": (res.summary.cadence_spm or math.nan) - t["cadence_spm"],
+                "IC median abs. err (ms)": float(np.median(ic_err)) * 1000 if found else math.nan,
+                "CT MAE (ms)": float(np.mean(ct_err)) if found else math.nan,
                 "drop L err (deg)": (per.left or math.nan) - t["pelvic_drop_deg_left"],
                 "drop R err (deg)": (per.right or math.nan) - t["pelvic_drop_deg_right"],
-                "sides (%)": 100 * float((est["side"].to_numpy() == truth["side"].to_numpy()[ok]).mean()),
+                "sides (%)": 100 * float((est["side"].to_numpy() == truth["side"].to_numpy()[ok]).mean())
+                if found
+                else math.nan,
                 "braking dv err (m/s)": (res.summary.medians["braking_dv_mps"] or math.nan) - t["braking_dv_mps"],
             }
         )
