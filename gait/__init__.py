@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AnalysisConfig": "gait.analysis",
     "AnalysisError": "gait.errors",
     "GaitError": "gait.errors",
     "RecordingError": "gait.errors",
@@ -28,6 +29,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AnalysisConfig",
     "AnalysisError",
     "GaitError",
     "Recording",
@@ -39,7 +41,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from gait.analysis import RunAnalysis
+    from gait.analysis import AnalysisConfig, RunAnalysis
     from gait.errors import AnalysisError, GaitError, RecordingError
     from gait.recording import Recording, load
     from gait.runs import analyze

@@ -16,13 +16,16 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from gait.errors import GaitError, RecordingError
 from gait.recording import find_recordings
 from gait.recording.folder import is_recording_folder
+
+if TYPE_CHECKING:
+    from gait.analysis import AnalysisConfig
 
 #: the summary metrics each row carries, from ``gait.insights.run_values`` (renamed where the name was short)
 VALUE_COLUMNS = {
@@ -111,8 +114,11 @@ def list_recordings(folder: Path | str, recursive: bool = False) -> tuple[list[P
     return found, ignored
 
 
-def analyse_one(path: str, csv_options: dict[str, str] | None = None) -> dict[str, Any]:
-    """Load, analyse and judge (on its own) one recording; its summary row. Never raises for a bad recording."""
+def analyse_one(
+    path: str, csv_options: dict[str, str] | None = None, config: AnalysisConfig | None = None
+) -> dict[str, Any]:
+    """Load, analyse (with ``config``'s stage parameters) and judge (on its own) one recording; its summary
+    row. Never raises for a bad recording."""
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
     row["path"] = str(path)
     row["name"] = Path(path).stem if Path(path).is_file() else Path(path).name
@@ -125,7 +131,7 @@ def analyse_one(path: str, csv_options: dict[str, str] | None = None) -> dict[st
         row["name"] = short_name(rec)
         day = run_day(rec)
         row["date"] = day.isoformat() if day else None
-        result = analyze(rec)  # no store: judged on its own
+        result = analyze(rec, config=config)  # no store: judged on its own
         values = run_values(result)
         for key, column in VALUE_COLUMNS.items():
             row[column] = values[key]
@@ -163,14 +169,16 @@ def run_batch(
     progress: Progress | None = None,
     dask_address: str | None = None,
     dask_timeout_s: float = 10.0,
+    config: AnalysisConfig | None = None,
 ) -> pd.DataFrame:
     """Analyse ``paths`` with ``workers`` processes (default: every core), or on a Dask cluster; rows by path.
 
     One worker analyses in this process (no pool). ``progress`` is called with each row as it completes.
+    ``config`` sets the analysis stages' parameters (default: the validated settings).
     """
     report = progress or (lambda row: None)
     if dask_address:
-        rows = _run_dask(paths, dask_address, csv_options, report, dask_timeout_s)
+        rows = _run_dask(paths, dask_address, csv_options, report, dask_timeout_s, config)
     else:
         workers = (os.cpu_count() or 1) if workers is None else workers
         if workers < 1:
@@ -178,13 +186,13 @@ def run_batch(
         rows = []
         if workers == 1 or len(paths) <= 1:
             for p in paths:
-                rows.append(analyse_one(str(p), csv_options))
+                rows.append(analyse_one(str(p), csv_options, config))
                 report(rows[-1])
         else:
             import gait.runs  # noqa: F401  (imported once here, so forked workers start with the analysis stack)
 
             with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
-                futures = [pool.submit(analyse_one, str(p), csv_options) for p in paths]
+                futures = [pool.submit(analyse_one, str(p), csv_options, config) for p in paths]
                 for future in as_completed(futures):
                     rows.append(future.result())
                     report(rows[-1])
@@ -192,7 +200,12 @@ def run_batch(
 
 
 def _run_dask(
-    paths: list[Path], address: str, csv_options: dict[str, str] | None, report: Progress, timeout_s: float
+    paths: list[Path],
+    address: str,
+    csv_options: dict[str, str] | None,
+    report: Progress,
+    timeout_s: float,
+    config: AnalysisConfig | None = None,
 ) -> list[dict[str, Any]]:
     """The same per-recording function on an existing Dask cluster (``distributed`` imported only here)."""
     try:
@@ -206,7 +219,7 @@ def _run_dask(
         raise GaitError(f"{address}: cannot reach the Dask scheduler ({exc})") from None
     rows: list[dict[str, Any]] = []
     try:
-        futures = client.map(analyse_one, [str(p) for p in paths], csv_options=csv_options, pure=False)
+        futures = client.map(analyse_one, [str(p) for p in paths], csv_options=csv_options, config=config, pure=False)
         for future in dask_completed(futures):
             rows.append(future.result())
             report(rows[-1])
@@ -222,12 +235,13 @@ def analyse_folder(
     csv_options: dict[str, str] | None = None,
     progress: Progress | None = None,
     dask_address: str | None = None,
+    config: AnalysisConfig | None = None,
 ) -> BatchResult:
     """Every recording in ``folder`` (see ``list_recordings``), analysed in parallel: one row per recording."""
     paths, ignored = list_recordings(folder, recursive=recursive)
     if not paths:
         raise RecordingError(f"{folder}: no recordings or .csv files in this folder")
-    rows = run_batch(paths, workers, csv_options, progress, dask_address)
+    rows = run_batch(paths, workers, csv_options, progress, dask_address, config=config)
     return BatchResult(rows, ignored)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gait.analysis import RunAnalysis
+from gait.analysis import AnalysisConfig, RunAnalysis
 from gait.analysis import analyze as analyze_movement
 from gait.errors import GaitError
 from gait.insights import MIN_RUNS, NOT_A_DIAGNOSIS, RED_FLAGS, RunLoad, build_baseline, evaluate, run_values
@@ -200,8 +200,10 @@ def analyze(
     runner: str | None = None,
     save: bool = False,
     distance_m: float | None = None,
+    config: AnalysisConfig | None = None,
 ) -> RunAnalysis:
-    """Movement analysis plus findings. Without a store, findings use this run alone (no baseline)."""
+    """Movement analysis plus findings. Without a store, findings use this run alone (no baseline).
+    ``config`` sets the analysis stages' parameters (default: the validated settings)."""
     if recording.imu.n == 0 and "watch" in recording.extra:
         from gait.errors import AnalysisError
 
@@ -210,4 +212,5 @@ def analyze(
             "('gait analyze' shows the watch's numbers; 'gait import FILE.fit --attach RECORDING' puts them beside "
             "gait's)"
         )
-    return judge(analyze_movement(recording), store=store, runner=runner, save=save, distance_m=distance_m)
+    movement = analyze_movement(recording, config or AnalysisConfig())
+    return judge(movement, store=store, runner=runner, save=save, distance_m=distance_m)

@@ -18,7 +18,7 @@ from gait.analysis.summary import SUMMARY_METRICS, RunSummary
 
 if TYPE_CHECKING:
     from gait.analysis.align import Mounting
-    from gait.analysis.orientation import LeverArm
+    from gait.analysis.lever import LeverArm
     from gait.analysis.signal import Segment
     from gait.recording.model import Recording
 

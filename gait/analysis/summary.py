@@ -66,6 +66,8 @@ class Drift:
 
 @dataclass(frozen=True)
 class RunSummary:
+    """Result of the summary stage: time per activity, step counts, medians overall and per side, drift."""
+
     duration_s: float
     running_s: float
     walking_s: float
@@ -126,6 +128,7 @@ def cadence_from_steps(steps: pd.DataFrame) -> float | None:
 
 
 def summarise(steps: pd.DataFrame, duration_s: float, activity_s: dict[str, float]) -> RunSummary:
+    """Stage: summary. The run's medians, per-side values, cadence and drift from its per-step table."""
     run = steps[steps["activity"] == "run"]
     used = run[~run["low_confidence"]]
     sided = used[used["side_confidence"] >= MIN_SIDE_CONFIDENCE]

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -13,6 +14,9 @@ from gait.errors import GaitError, RecordingError
 from gait.recording import find_recordings, load
 from gait.recording import recover as recover_folder
 from gait.store import RunStore, StoreError
+
+if TYPE_CHECKING:
+    from gait.analysis import AnalysisConfig
 
 # The analysis stack (scipy) is imported inside the commands that need it, so errors and light commands are quick.
 
@@ -39,6 +43,15 @@ def _open_store(args: argparse.Namespace, required: bool) -> RunStore | None:
         return None
 
 
+def _analysis_config(args: argparse.Namespace) -> AnalysisConfig | None:
+    """The analysis parameters of ``--config FILE.json`` (None: the validated defaults)."""
+    if not args.config:
+        return None
+    from gait.analysis import AnalysisConfig
+
+    return AnalysisConfig.from_file(args.config)
+
+
 def analyze(args: argparse.Namespace) -> int:
     paths: list[Path] = []
     for p in args.paths:
@@ -54,6 +67,7 @@ def analyze(args: argparse.Namespace) -> int:
         raise RecordingError("--distance-km applies to one recording; analyse the others separately")
     paths = chronological(paths)  # oldest first, so each run is judged against the runs before it
     store = _open_store(args, required=False)
+    config = _analysis_config(args)
     many = len(paths) > 1
     steps_dir = None
     if args.steps_csv and many:
@@ -76,6 +90,7 @@ def analyze(args: argparse.Namespace) -> int:
                 runner=args.runner,
                 save=not args.no_save,
                 distance_m=None if args.distance_km is None else 1000.0 * args.distance_km,
+                config=config,
             )
         except GaitError as exc:
             if not many:
@@ -266,7 +281,8 @@ def validate(args: argparse.Namespace) -> int:
             f"{args.data or '../shared/data'}: lab data folder not found (use --data or GAIT_LAB_DATA)"
         )
     bar = tqdm(desc="validating", unit="analysis", file=sys.stderr, disable=None)
-    result = run_validation(root, quick=args.quick, progress=lambda msg: bar.update(1))
+    config = _analysis_config(args)
+    result = run_validation(root, quick=args.quick, progress=lambda msg: bar.update(1), config=config)
     bar.close()
     print("\n".join(summary_lines(result)))
     if args.out:

@@ -18,6 +18,15 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 
+def _add_config_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        metavar="FILE.json",
+        default=None,
+        help='analysis parameters to change, e.g. {"running": {"edge_fraction": 0.3}} (see docs/method.md)',
+    )
+
+
 def _add_csv_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("plain CSV input")
     g.add_argument(
@@ -106,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="distance of this run from a watch or treadmill: adds distance to the weekly load and matches "
         "baselines by speed",
     )
+    _add_config_option(p)
     _add_csv_options(p)
     p.set_defaults(func="analyze")
 
@@ -242,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="folder of lab data sets (default: $GAIT_LAB_DATA or ../shared/data)")
     p.add_argument("--out", default=None, help="write the markdown report here (e.g. docs/accuracy.md)")
     p.add_argument("--quick", action="store_true", help="fewer mountings and simulator cases (for a fast look)")
+    _add_config_option(p)
     p.set_defaults(func="validate")
 
     p = sub.add_parser(
@@ -353,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="write the table here: .parquet or .csv (default: print only)")
     p.add_argument("--recursive", action="store_true", help="also search sub-folders that are not recordings")
     p.add_argument("--dask", metavar="SCHEDULER_ADDRESS", default=None, help="run on an existing Dask cluster")
+    _add_config_option(p)
     _add_csv_options(p)
     p.set_defaults(func="batch.batch")
 

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy.signal import resample_poly
 from scipy.spatial.transform import Rotation
 
-from gait.analysis import RunAnalysis, analyze
+from gait.analysis import AnalysisConfig, RunAnalysis, analyze
 from gait.analysis.summary import MIN_SIDE_CONFIDENCE, cadence_from_steps
 from gait.recording.model import Recording
 from gait.validation.artefacts import real_sensor
@@ -208,13 +208,12 @@ def _sides(out: TrialResult, system: str, est: pd.DataFrame, ref_side: np.ndarra
     out.side_labelled[system] = float(confident.mean()) if len(confident) else math.nan
 
 
-def _analyze(rec: Recording, config: object | None) -> RunAnalysis:
-    """The analysis with the default configuration, or with ``config`` (an analysis configuration with some
-    constants overridden, see crossval.py)."""
-    return analyze(rec) if config is None else analyze(rec, config)  # type: ignore[call-arg]
+def _analyze(rec: Recording, config: AnalysisConfig | None) -> RunAnalysis:
+    """The analysis with the validated settings, or with ``config`` (some constants overridden, see crossval.py)."""
+    return analyze(rec, config or AnalysisConfig())
 
 
-def compare(trial: Trial, cond: Condition, seed: int, config: object | None = None) -> TrialResult:
+def compare(trial: Trial, cond: Condition, seed: int, config: AnalysisConfig | None = None) -> TrialResult:
     out = TrialResult(trial.dataset, trial.name, cond.name, cond.group, trial.activity, trial.terrain, trial.strike)
     rec = cond.apply(trial, seed)
     try:
@@ -683,7 +682,14 @@ def load_trials(data_root: Path) -> tuple[list[Trial], list[str], list[str]]:
     return trials, present, missing
 
 
-def run_validation(data_root: Path, quick: bool = False, progress: Callable[[str], None] | None = None) -> Validation:
+def run_validation(
+    data_root: Path,
+    quick: bool = False,
+    progress: Callable[[str], None] | None = None,
+    config: AnalysisConfig | None = None,
+) -> Validation:
+    """Every lab trial under every condition, the cross-validation and the simulator grid, analysed with
+    ``config`` (default: the validated settings), so a changed parameter can be judged against every target."""
     from gait.validation.crossval import cross_validate
     from gait.validation.simgrid import run_grid
 
@@ -693,12 +699,12 @@ def run_validation(data_root: Path, quick: bool = False, progress: Callable[[str
     pairs = [p for p in pairs if p[1].applies(p[3])]
     results = []
     for done, (ci, cond, ti, trial) in enumerate(pairs, 1):
-        results.append(compare(trial, cond, seed=1000 * ci + ti))
+        results.append(compare(trial, cond, seed=1000 * ci + ti, config=config))
         if progress:
             progress(f"{done}/{len(pairs)} {cond.name}: {trial.dataset} {trial.name}")
     plain = {f"{r.dataset}/{r.trial}": r for r in results if r.condition == AS_RECORDED.name}
     cv = cross_validate(trials, plain)
-    return Validation(results, run_grid(quick), present, missing, cv)
+    return Validation(results, run_grid(quick, config), present, missing, cv)
 
 
 def iter_dataset_tables(v: Validation) -> Iterator[tuple[str, pd.DataFrame]]:
