@@ -31,7 +31,8 @@ from gait.sources.replay import ReplaySource
 
 KINDS = ("emulated", "ble", "replay", "sensorlogger", "phyphox")
 HISTORY_MAX = 3600  # one point per second: an hour of live history in the chart
-TILES = ("cadence_spm", "drop_left_deg", "drop_right_deg", "braking_dv_mps", "contact_time_ms")
+#: the run-record fields shown live (the cadence from the last 10 s, the others from the last 30 s)
+TILES = ("cadence_spm", "pelvic_drop_left_deg", "pelvic_drop_right_deg", "braking_dv_mps", "contact_time_ms")
 CADENCE_EVERY_S = 0.1  # the live cadence: cheap (~3 ms), so within 0.1 s of each notification
 SNAPSHOT_EVERY_S = 1.0  # the full analysis of the last 30 s (~100 ms): drop, braking, contact time
 
@@ -217,10 +218,11 @@ class LiveController:
             full = status.elapsed_s - last_snapshot >= SNAPSHOT_EVERY_S
             try:
                 cadence = _clean(analyzer.cadence_spm())
-                snap = {k: _clean(v) for k, v in analyzer.snapshot().items()} if full else {}
+                record = analyzer.snapshot() if full else None
+                snap = {k: None if record is None else _clean(getattr(record, k)) for k in TILES}
             except Exception as exc:  # a bug in the live view must never stop the recording
                 self._update(analysis_error=f"{type(exc).__name__}: {exc}")
-                cadence, snap = None, {}
+                cadence, snap = None, dict.fromkeys(TILES)
             streams = [
                 {
                     "name": name,
@@ -237,7 +239,7 @@ class LiveController:
             ]
             with self._lock:
                 tiles = dict(self._state.get("tiles") or {})
-                tiles.update({k: snap.get(k) for k in TILES} if full else {})
+                tiles.update(snap if full else {})
                 tiles["cadence_spm"] = cadence
                 if full:
                     last_snapshot = status.elapsed_s

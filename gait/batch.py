@@ -11,6 +11,7 @@ others still succeed. Entries of the folder that are neither recording folders n
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -20,38 +21,13 @@ from typing import Any
 
 import pandas as pd
 
+from gait.analysis.summary import RECORD_FIELDS, RunRecord
 from gait.errors import GaitError, RecordingError
 from gait.recording import find_recordings
 from gait.recording.folder import is_recording_folder
 
-#: the summary metrics each row carries, from ``gait.insights.run_values`` (renamed where the name was short)
-VALUE_COLUMNS = {
-    "duration_s": "duration_s",
-    "running_s": "running_s",
-    "steps": "steps",
-    "cadence_spm": "cadence_spm",
-    "contact_time_ms": "contact_time_ms",
-    "flight_time_ms": "flight_time_ms",
-    "vertical_oscillation_cm": "vertical_oscillation_cm",
-    "impact_g": "impact_g",
-    "braking_dv_mps": "braking_dv_mps",
-    "drop_left_deg": "pelvic_drop_left_deg",
-    "drop_right_deg": "pelvic_drop_right_deg",
-    "drop_diff_deg": "pelvic_drop_right_minus_left_deg",
-    "asym_contact_pct": "contact_time_asymmetry_pct",
-    "asym_braking_pct": "braking_asymmetry_pct",
-    "tilt_range_deg": "pelvic_tilt_range_deg",
-    "rotation_range_deg": "pelvic_rotation_range_deg",
-}
-#: change from the first to the last fifth of the running time (``RunSummary.drift``), per metric
-DRIFT_COLUMNS = {
-    ("cadence_spm", "change"): "cadence_drift_spm",
-    ("contact_time_ms", "change"): "contact_time_drift_ms",
-    ("pelvic_drop_deg", "left_change"): "pelvic_drop_left_drift_deg",
-    ("pelvic_drop_deg", "right_change"): "pelvic_drop_right_drift_deg",
-    ("braking_dv_mps", "change"): "braking_dv_drift_mps",
-    ("vertical_oscillation_cm", "change"): "vertical_oscillation_drift_cm",
-}
+#: the run's numbers: one column per ``RunRecord`` field
+VALUE_COLUMNS = RunRecord.names()
 #: findings that say something (``act``, ``watch``, ``info``); ``not_enough_data`` is not counted
 COUNTED_SEVERITIES = ("act", "watch", "info")
 COLUMNS = (
@@ -60,8 +36,7 @@ COLUMNS = (
     "date",
     "sample_rate_hz",
     "has_gyroscope",
-    *VALUE_COLUMNS.values(),
-    *DRIFT_COLUMNS.values(),
+    *VALUE_COLUMNS,
     "findings",
     "findings_act",
     "findings_watch",
@@ -117,7 +92,6 @@ def analyse_one(path: str, csv_options: dict[str, str] | None = None) -> dict[st
     row["path"] = str(path)
     row["name"] = Path(path).stem if Path(path).is_file() else Path(path).name
     try:
-        from gait.insights import run_values
         from gait.recording import load
         from gait.runs import analyze, run_day, short_name
 
@@ -126,12 +100,7 @@ def analyse_one(path: str, csv_options: dict[str, str] | None = None) -> dict[st
         day = run_day(rec)
         row["date"] = day.isoformat() if day else None
         result = analyze(rec)  # no store: judged on its own
-        values = run_values(result)
-        for key, column in VALUE_COLUMNS.items():
-            row[column] = values[key]
-        drift = result.summary.drift
-        for (metric, part), column in DRIFT_COLUMNS.items():
-            row[column] = getattr(drift[metric], part) if metric in drift else None
+        row.update(dataclasses.asdict(result.record))
         severities = [f.severity for f in result.findings or ()]
         row["findings"] = sum(s in COUNTED_SEVERITIES for s in severities)
         row["findings_act"] = severities.count("act")
@@ -147,10 +116,11 @@ def analyse_one(path: str, csv_options: dict[str, str] | None = None) -> dict[st
 
 def _frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     df = pd.DataFrame(list(rows), columns=list(COLUMNS))
-    for column in ("steps", "findings", "findings_act", "findings_watch"):
+    counts = [c for c in VALUE_COLUMNS if RECORD_FIELDS[c].integer]
+    for column in (*counts, "findings", "findings_act", "findings_watch"):
         df[column] = df[column].astype("Int64")
-    for column in (*VALUE_COLUMNS.values(), *DRIFT_COLUMNS.values(), "sample_rate_hz"):
-        if column != "steps":
+    for column in (*VALUE_COLUMNS, "sample_rate_hz"):
+        if column not in counts:
             df[column] = pd.to_numeric(df[column], errors="coerce").astype(float)
     df["has_gyroscope"] = df["has_gyroscope"].astype("boolean")
     return df.sort_values("path", kind="stable").reset_index(drop=True)

@@ -448,7 +448,7 @@ def test_constant_signal_finds_no_running_and_invents_no_numbers(tmp_path, capsy
     assert "little_running" in d["quality"]["flags"]
     assert d["steps"] == 0 and d["cadence_spm"] is None and d["contact_time_ms"] is None
     assert d["quality"]["unavailable"]["cadence_spm"] == "no running detected"
-    assert d["pelvic_drop_deg"] == {"left": None, "right": None}
+    assert d["pelvic_drop_left_deg"] is None and d["pelvic_drop_right_deg"] is None
     code, out, _ = analyze_cli(capsys, path)
     assert code == 0 and "No running detected" in out
     dead = saved(tmp_path, "dead", sim40, acc=np.zeros((n, 3)), gyr=np.zeros((n, 3)))  # a sensor sending zeros
@@ -533,7 +533,7 @@ def test_sensor_on_the_wrong_body_part_gives_no_confident_numbers(tmp_path, caps
     d = analyze_json(capsys, path)
     assert "little_running" in d["quality"]["flags"]
     assert d["cadence_spm"] is None and d["steps_used"] == 0
-    assert all(v is None for v in d["pelvic_drop_deg"].values())
+    assert d["pelvic_drop_left_deg"] is None and d["pelvic_drop_right_deg"] is None
 
 
 # -- nothing is sent anywhere -----------------------------------------------------------------------------------

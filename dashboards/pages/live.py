@@ -11,24 +11,31 @@ from dashboards import components as ui
 from dashboards import figures
 from dashboards.context import AppContext
 from dashboards.live import TILES, LiveRequest
-from dashboards.style import METRICS, fmt
-from gait.constants import EMULATED_FAMILIES
-from gait.errors import GaitError
+from dashboards.style import fmt, metric_info
+from gait.api import EMULATED_FAMILIES, GaitError
 
-TILE_LABEL = {
-    "cadence_spm": ("Cadence", "spm", 0),
-    "drop_left_deg": ("Drop, left stance", "deg", 1),
-    "drop_right_deg": ("Drop, right stance", "deg", 1),
-    "braking_dv_mps": ("Braking", "m/s per step", 2),
-    "contact_time_ms": ("Contact time", "ms", 0),
-}
-TILE_HELP = {
-    "cadence_spm": METRICS["cadence_spm"].help,
-    "drop_left_deg": METRICS["pelvic_drop_deg"].help,
-    "drop_right_deg": METRICS["pelvic_drop_deg"].help,
-    "braking_dv_mps": METRICS["braking_dv_mps"].help,
-    "contact_time_ms": METRICS["contact_time_ms"].help,
-}
+TILE_DIGITS = {"cadence_spm": 0}  # a live cadence in whole steps; other tiles as the run record shows them
+
+
+def tile(key: str) -> html.Div:
+    """A live tile for a run-record field (label, unit and help from the record; a mistyped field raises)."""
+    m = metric_info(key)
+    return html.Div(
+        [
+            html.Div(m.label, className="card-label"),
+            html.Div("--", id=f"live-tile-{key}", className="card-value"),
+            html.Div(m.unit, className="card-note"),
+        ],
+        className="card tile",
+        title=m.help,
+    )
+
+
+def tile_text(tiles: dict[str, Any], key: str) -> str:
+    value = tiles.get(key)
+    return "--" if value is None else fmt(value, TILE_DIGITS.get(key, metric_info(key).digits))
+
+
 CHART_MINUTES = 15
 
 
@@ -132,21 +139,7 @@ def layout(ctx: AppContext) -> html.Div:
             ),
             html.Div(id="live-action", role="status"),
             html.Div(id="live-message", className="muted", role="status"),
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            html.Div(TILE_LABEL[k][0], className="card-label"),
-                            html.Div("--", id=f"live-tile-{k}", className="card-value"),
-                            html.Div(TILE_LABEL[k][1], className="card-note"),
-                        ],
-                        className="card tile",
-                        title=TILE_HELP[k],
-                    )
-                    for k in TILES
-                ],
-                className="cards",
-            ),
+            html.Div([tile(k) for k in TILES], className="cards"),
             html.Div(id="live-streams", className="muted"),
             ui.graph("live-chart", figures.live_chart([])),
             html.H3("Metronome"),
@@ -256,7 +249,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     def tick(_n: int | None) -> tuple[Any, ...]:
         s = ctx.live.state()
         tiles = s.get("tiles") or {}
-        values = [fmt(tiles.get(k), TILE_LABEL[k][2]) if tiles.get(k) is not None else "--" for k in TILES]
+        values = [tile_text(tiles, k) for k in TILES]
         elapsed = s.get("elapsed_s")
         msg = s.get("message", "")
         if s.get("running") and elapsed is not None:

@@ -1,12 +1,14 @@
-"""Analysis results: ``RunAnalysis`` (per-step table, summary, bouts, quality) and its stable JSON form.
+"""Analysis results: ``RunAnalysis`` (per-step table, summary, its ``RunRecord``, bouts, quality) and its stable
+JSON form.
 
-JSON schema ``gait.analysis/2`` (documented in docs/json-schema.md). A metric that cannot be computed is
-``null`` and ``quality.unavailable`` says why.
+JSON schema ``gait.analysis/2`` (documented in docs/json-schema.md, with the changes from ``/1``). A metric that
+cannot be computed is ``null`` and ``quality.unavailable`` says why.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from gait.analysis.summary import SUMMARY_METRICS, RunSummary
+from gait.analysis.summary import SUMMARY_METRICS, RunRecord, RunSummary
 
 if TYPE_CHECKING:
     from gait.analysis.align import Mounting
@@ -159,6 +161,16 @@ class RunAnalysis:
     findings: tuple[Any, ...] | None = None
     #: what the findings were judged against (runner, baseline, weekly load, red flags), JSON-ready
     context: dict[str, Any] | None = None
+    #: running speed and distance, known only from outside the movement (a foot pod, a watch, the runner);
+    #: filled by ``gait.analyze``
+    speed_mps: float | None = None
+    distance_m: float | None = None
+
+    @functools.cached_property
+    def record(self) -> RunRecord:
+        """The run in one flat row (``RunRecord``): what the JSON ``summary``, the store, batch rows, the
+        dashboard and the reports show."""
+        return self.summary.record(speed_mps=self.speed_mps, distance_m=self.distance_m)
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object (schema ``gait.analysis/2``)."""
@@ -176,27 +188,10 @@ class RunAnalysis:
                 "placement": meta.placement,
                 "start_utc": meta.start_utc,
             },
-            "duration_s": _num(s.duration_s, 2),
-            "running_s": _num(s.running_s, 1),
-            "walking_s": _num(s.walking_s, 1),
-            "still_s": _num(s.still_s, 1),
-            "steps": s.n_steps,
-            "steps_used": s.n_used,
-            "steps_excluded_low_confidence": s.n_excluded,
-            "steps_left": s.n_left,
-            "steps_right": s.n_right,
-            "cadence_spm": _num(s.cadence_spm, 2),
-            "walking_cadence_spm": _num(s.walking_cadence_spm, 2),
+            **self.record.to_dict(),  # the run's numbers, one key per RunRecord field
         }
-        for m in SUMMARY_METRICS:
-            if m == "pelvic_drop_deg":
-                side = s.per_side[m]
-                d[m] = {"left": _num(side.left, 2), "right": _num(side.right, 2)}
-            else:
-                d[m] = _num(s.medians[m], 3)
         d["per_side"] = {m: {"left": _num(v.left, 3), "right": _num(v.right, 3)} for m, v in s.per_side.items()}
         d["asymmetry_pct"] = {m: v.asymmetry_pct() for m, v in s.per_side.items()}
-        d["side_confidence"] = _num(s.side_confidence, 3)
         d["drift"] = {
             "available": not s.drift_reason,
             "reason": s.drift_reason,

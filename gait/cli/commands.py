@@ -125,7 +125,7 @@ def history(args: argparse.Namespace) -> int:
                 f"{store.path}: no runs stored for runner {runner!r} (known: {', '.join(store.runners())})"
             )
         latest = runs[0]
-        baseline, similar = build_baseline(latest.values, [r.values for r in runs[1:]])
+        baseline, similar = build_baseline(latest.record, [r.record for r in runs[1:]])
         weeks = store.weekly(runner)
         reports.append(
             {
@@ -136,7 +136,7 @@ def history(args: argparse.Namespace) -> int:
                         "name": r.name,
                         "recording_id": r.recording_id,
                         "synthetic": r.synthetic,
-                        **{k: None if v is None else round(v, 3) for k, v in r.values.items()},
+                        **r.record.to_dict(),
                         "findings": [
                             {"id": f["id"], "title": f["title"], "severity": f["severity"]}
                             for f in r.findings

@@ -69,38 +69,6 @@ class Finding:
         }
 
 
-def run_values(result: RunAnalysis) -> dict[str, float | None]:
-    """The per-run numbers baselines and the history keep (flat, in the units their names say)."""
-    s = result.summary
-    med = s.medians
-    side = s.per_side
-
-    def diff(metric: str) -> float | None:
-        v = side[metric]
-        return None if v.left is None or v.right is None else v.right - v.left
-
-    return {
-        "duration_s": s.duration_s,
-        "running_s": s.running_s,
-        "steps": float(s.n_steps),
-        "cadence_spm": s.cadence_spm,
-        "contact_time_ms": med["contact_time_ms"],
-        "flight_time_ms": med["flight_time_ms"],
-        "braking_dv_mps": med["braking_dv_mps"],
-        "impact_g": med["impact_g"],
-        "vertical_oscillation_cm": med["vertical_oscillation_cm"],
-        "drop_left_deg": side["pelvic_drop_deg"].left,
-        "drop_right_deg": side["pelvic_drop_deg"].right,
-        "drop_diff_deg": diff("pelvic_drop_deg"),
-        "asym_contact_pct": side["contact_time_ms"].asymmetry_pct(),
-        "asym_braking_pct": side["braking_dv_mps"].asymmetry_pct(),
-        "rotation_range_deg": med["pelvic_rotation_range_deg"],
-        "tilt_range_deg": med["pelvic_tilt_range_deg"],
-        "speed_mps": None,  # known only with a distance (gait.runs.judge) or a speed sensor
-        "distance_m": None,
-    }
-
-
 def _finding(
     m: Mechanism, suffix: str, evidence: str, action: str, severity: str, confidence: float, title: str | None = None
 ) -> Finding:
@@ -137,7 +105,7 @@ def evaluate(
     """All findings for a run, most important first."""
     out: list[Finding] = []
     s = result.summary
-    values = run_values(result)
+    values = result.record
     has_gyro = result.quality.has_gyroscope
     wb = _baseline_weight(baseline)
     enough_running = s.n_used >= 2 * MIN_SIDED_STEPS
@@ -197,8 +165,11 @@ def evaluate(
         action = "Wear the sensor in a belt at the sacrum to follow pelvic drop."
         out.append(_finding(m, "not_enough_data", f"Pelvic drop not measured: {why}.", action, "not_enough_data", 0.0))
     else:
-        for side_name, key, n_side in (("left", "drop_left_deg", s.n_left), ("right", "drop_right_deg", s.n_right)):
-            value = values[key]
+        for side_name, key, n_side in (
+            ("left", "pelvic_drop_left_deg", s.n_left),
+            ("right", "pelvic_drop_right_deg", s.n_right),
+        ):
+            value = getattr(values, key)
             if value is None or n_side < MIN_SIDED_STEPS:
                 out.append(
                     _finding(
@@ -257,7 +228,7 @@ def evaluate(
 
     # -- braking and cadence ----------------------------------------------------------------------------------------
     m = BY_ID["overstride_braking"]
-    dv, cad = values["braking_dv_mps"], values["cadence_spm"]
+    dv, cad = values.braking_dv_mps, values.cadence_spm
     if dv is None:
         out.append(
             _finding(
@@ -321,7 +292,7 @@ def evaluate(
             ("impact_g", "Impact", "g", 2),
             ("vertical_oscillation_cm", "Bounce", "cm", 1),
         ):
-            value, band = values[key], baseline.band(key)
+            value, band = getattr(values, key), baseline.band(key)
             if value is None or band is None:
                 continue
             mean, sd = band
@@ -342,12 +313,12 @@ def evaluate(
     # -- left/right: a change detector ------------------------------------------------------------------------------
     m = BY_ID["left_right_imbalance"]
     checks = (
-        ("asym_contact_pct", "contact time", "%", 5.0),
-        ("asym_braking_pct", "braking", "%", 5.0),
-        ("drop_diff_deg", "pelvic drop (right minus left)", "deg", 2.0),
+        ("contact_time_asymmetry_pct", "contact time", "%", 5.0),
+        ("braking_asymmetry_pct", "braking", "%", 5.0),
+        ("pelvic_drop_right_minus_left_deg", "pelvic drop (right minus left)", "deg", 2.0),
     )
     for key, label, unit, min_change in checks:
-        value = values[key]
+        value = getattr(values, key)
         if value is None:
             continue
         band = baseline.band(key) if baseline else None
@@ -382,11 +353,16 @@ def evaluate(
     # -- rotation and tilt: baseline only, low confidence -----------------------------------------------------------
     if baseline and has_gyro:
         for mech_id, key, metric, label in (
-            ("pelvic_rotation_iliacus", "rotation_range_deg", "pelvic_rotation_range_deg", "Pelvic rotation range"),
-            ("anterior_tilt_hip_flexors", "tilt_range_deg", "pelvic_tilt_range_deg", "Pelvic tilt range"),
+            (
+                "pelvic_rotation_iliacus",
+                "pelvic_rotation_range_deg",
+                "pelvic_rotation_range_deg",
+                "Pelvic rotation range",
+            ),
+            ("anterior_tilt_hip_flexors", "pelvic_tilt_range_deg", "pelvic_tilt_range_deg", "Pelvic tilt range"),
         ):
             m = BY_ID[mech_id]
-            value, band = values[key], baseline.band(key)
+            value, band = getattr(values, key), baseline.band(key)
             if value is None or band is None:
                 continue
             mean, sd = band

@@ -13,6 +13,7 @@ from typing import Any
 
 from gait import __version__
 from gait.analysis.result import DISCLAIMER, RunAnalysis
+from gait.analysis.summary import RunRecord
 from gait.insights.mechanisms import BY_ID, NOT_A_DIAGNOSIS, RED_FLAGS
 from gait.reporting.svg import LEFT, NEUTRAL, RIGHT, Series, bars, binned_median, chart
 
@@ -49,43 +50,45 @@ def _card(label: str, value: str, note: str = "") -> str:
     return f'<div class="card"><span>{escape(label)}</span><b>{escape(value)}</b><span>{escape(note)}</span></div>'
 
 
+#: run-record fields shown as cards, each beside the runner's usual value (label, unit, decimals from the record)
+CARD_FIELDS = (
+    "cadence_spm",
+    "contact_time_ms",
+    "flight_time_ms",
+    "vertical_oscillation_cm",
+    "impact_g",
+    "braking_dv_mps",
+)
+
+
 def _summary_cards(result: RunAnalysis) -> str:
-    s = result.summary
-    med, side = s.medians, s.per_side
+    r = result.record
     base = ((result.context or {}).get("baseline") or {}).get("metrics", {})
 
-    def usual(key: str, digits: int, unit: str) -> str:
-        return f"your usual {base[key]['mean']:.{digits}f} {unit}" if key in base else ""
+    def field_card(key: str) -> str:
+        info = RunRecord.info(key)
+        usual = f"your usual {base[key]['mean']:.{info.digits}f} {info.unit}" if key in base else ""
+        return _card(info.label, _fmt(r.value(key), info.digits, info.unit), usual)
 
-    drop = side["pelvic_drop_deg"]
+    left, right = "pelvic_drop_left_deg", "pelvic_drop_right_deg"
     cards = [
-        _card("Running time", f"{s.running_s / 60:.1f} min", f"{s.n_used} steps used"),
-        _card("Cadence", _fmt(s.cadence_spm, 1, "spm"), usual("cadence_spm", 1, "spm")),
-        _card("Contact time", _fmt(med["contact_time_ms"], 0, "ms"), usual("contact_time_ms", 0, "ms")),
-        _card("Flight time", _fmt(med["flight_time_ms"], 0, "ms")),
-        _card(
-            "Vertical oscillation",
-            _fmt(med["vertical_oscillation_cm"], 1, "cm"),
-            usual("vertical_oscillation_cm", 1, "cm"),
-        ),
-        _card("Impact (peak)", _fmt(med["impact_g"], 2, "g"), usual("impact_g", 2, "g")),
-        _card("Braking", _fmt(med["braking_dv_mps"], 2, "m/s per step"), usual("braking_dv_mps", 2, "m/s")),
+        _card("Running time", f"{(r.running_s or 0) / 60:.1f} min", f"{r.steps_used} steps used"),
+        *(field_card(key) for key in CARD_FIELDS),
         _card(
             "Pelvic drop L / R stance",
-            f"{_fmt(drop.left)} / {_fmt(drop.right)} deg",
-            f"your usual {base['drop_left_deg']['mean']:.1f} / {base['drop_right_deg']['mean']:.1f} deg"
-            if "drop_left_deg" in base and "drop_right_deg" in base
+            f"{_fmt(r.pelvic_drop_left_deg)} / {_fmt(r.pelvic_drop_right_deg)} deg",
+            f"your usual {base[left]['mean']:.1f} / {base[right]['mean']:.1f} deg"
+            if left in base and right in base
             else "",
         ),
         _card(
             "Pelvic tilt / rotation range",
-            f"{_fmt(med['pelvic_tilt_range_deg'])} / {_fmt(med['pelvic_rotation_range_deg'])} deg",
+            f"{_fmt(r.pelvic_tilt_range_deg)} / {_fmt(r.pelvic_rotation_range_deg)} deg",
             "low-confidence angles",
         ),
     ]
-    asym = side["contact_time_ms"].asymmetry_pct()
-    if asym is not None:
-        cards.append(_card("Contact time L/R difference", f"{asym:+.1f} %", "right minus left"))
+    if r.contact_time_asymmetry_pct is not None:
+        cards.append(_card("Contact time L/R difference", f"{r.contact_time_asymmetry_pct:+.1f} %", "right minus left"))
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
@@ -180,7 +183,7 @@ def _findings(result: RunAnalysis) -> str:
 
 def render_report(result: RunAnalysis) -> str:
     """The whole report as one HTML string (``result`` must come from ``gait.analyze``, with findings)."""
-    rec, s, q = result.recording, result.summary, result.quality
+    rec, r, q = result.recording, result.record, result.quality
     ctx = result.context or {}
     meta = rec.meta
     origin = "simulated recording (not from a person)" if meta.synthetic else f"recorded with {meta.device.name}"
@@ -204,7 +207,7 @@ def render_report(result: RunAnalysis) -> str:
 <p class="banner"><b>Not a diagnosis.</b> {escape(NOT_A_DIAGNOSIS)}</p>
 <h2>Summary</h2>{_summary_cards(result)}
 <p class="small">{escape(base_text)} Per-side values use only steps whose left/right label is confident
-({s.n_left} left, {s.n_right} right of {s.n_used}).</p>
+({r.steps_left} left, {r.steps_right} right of {r.steps_used}).</p>
 <h2>Findings</h2>{_findings(result)}
 <div class="flags"><b>See a doctor or physiotherapist, whatever these numbers say, if you have:</b><ul>{red}</ul></div>
 <h2>Through the run</h2>{_charts(result)}
