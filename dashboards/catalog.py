@@ -35,6 +35,7 @@ from gait.api import (
     RecordingError,
     RunRecord,
     RunStore,
+    Severity,
     analyze,
     chronological,
     default_store_path,
@@ -83,7 +84,9 @@ class RunEntry:
 
     def n_findings(self) -> int:
         """Findings worth a look (watch / act), as in the runs table."""
-        return sum(1 for f in (self.analysis or {}).get("findings", []) if f["severity"] in ("watch", "act"))
+        return sum(
+            1 for f in (self.analysis or {}).get("findings", []) if f["severity"] in (Severity.WATCH, Severity.ACT)
+        )
 
 
 @dataclass

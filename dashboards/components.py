@@ -7,8 +7,8 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboards.style import SEVERITY_COLOUR, SEVERITY_LABEL, fmt, metric_info
-from gait.api import RunRecord
+from dashboards.style import SEVERITY_COLOUR, fmt, metric_info
+from gait.api import RunRecord, Severity
 
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
@@ -130,7 +130,7 @@ def foot_pod(a: Mapping[str, Any]) -> html.Div | None:
 
 def findings(items: Sequence[Mapping[str, Any]], red_flags: Sequence[str], not_a_diagnosis: str) -> html.Div:
     """Each finding with the runner's own numbers, the evidence grade, sources and one action."""
-    order = {"act": 0, "watch": 1, "info": 2, "not_enough_data": 3}
+    order = {s: i for i, s in enumerate(Severity)}
     blocks = []
     for f in sorted(items, key=lambda f: order.get(f["severity"], 9)):
         colour = SEVERITY_COLOUR.get(f["severity"], "#999")
@@ -140,7 +140,7 @@ def findings(items: Sequence[Mapping[str, Any]], red_flags: Sequence[str], not_a
                     html.Div(
                         [
                             html.Span(
-                                SEVERITY_LABEL.get(f["severity"], f["severity"]),
+                                Severity(f["severity"]).label,
                                 className="badge",
                                 style={"backgroundColor": colour},
                             ),

@@ -24,7 +24,6 @@ SIDE_COLOUR = {"L": LEFT, "R": RIGHT}
 SIDE_NAME = {"L": "left stance", "R": "right stance"}
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
-SEVERITY_LABEL = {"act": "Act on it", "watch": "Watch", "info": "Context", "not_enough_data": "Not enough data"}
 SEVERITY_COLOUR = {"act": WARN, "watch": RIGHT, "info": SKY, "not_enough_data": MUTED}
 
 

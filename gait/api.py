@@ -12,6 +12,7 @@ from gait.analysis.result import RunAnalysis
 from gait.analysis.summary import RECORD_FIELDS, FieldInfo, RunRecord
 from gait.constants import EMULATED_FAMILIES, G0
 from gait.errors import DeviceError, GaitError, RecordingError
+from gait.insights.rules import Severity
 from gait.recording import Recording, load, save
 from gait.recording.detect import read_any
 from gait.recording.folder import is_recording_folder
@@ -31,6 +32,7 @@ __all__ = [
     "RunAnalysis",
     "RunRecord",
     "RunStore",
+    "Severity",
     "StoredRun",
     "analyze",
     "chronological",

@@ -23,13 +23,14 @@ import pandas as pd
 
 from gait.analysis.summary import RECORD_FIELDS, RunRecord
 from gait.errors import GaitError, RecordingError
+from gait.insights.rules import Severity
 from gait.recording import find_recordings
 from gait.recording.folder import is_recording_folder
 
 #: the run's numbers: one column per ``RunRecord`` field
 VALUE_COLUMNS = RunRecord.names()
 #: findings that say something (``act``, ``watch``, ``info``); ``not_enough_data`` is not counted
-COUNTED_SEVERITIES = ("act", "watch", "info")
+COUNTED_SEVERITIES = (Severity.ACT, Severity.WATCH, Severity.INFO)
 COLUMNS = (
     "path",
     "name",
@@ -103,8 +104,8 @@ def analyse_one(path: str, csv_options: dict[str, str] | None = None) -> dict[st
         row.update(dataclasses.asdict(result.record))
         severities = [f.severity for f in result.findings or ()]
         row["findings"] = sum(s in COUNTED_SEVERITIES for s in severities)
-        row["findings_act"] = severities.count("act")
-        row["findings_watch"] = severities.count("watch")
+        row["findings_act"] = severities.count(Severity.ACT)
+        row["findings_watch"] = severities.count(Severity.WATCH)
         row["sample_rate_hz"] = result.quality.sample_rate_hz
         row["has_gyroscope"] = result.quality.has_gyroscope
     except GaitError as exc:

@@ -109,7 +109,7 @@ def analyze(args: argparse.Namespace) -> int:
 def history(args: argparse.Namespace) -> int:
     from gait.cli.report_text import format_history
     from gait.insights.baseline import build_baseline
-    from gait.insights.findings import SEVERITIES
+    from gait.insights.rules import Severity
 
     store = _open_store(args, required=True)
     assert store is not None
@@ -140,7 +140,7 @@ def history(args: argparse.Namespace) -> int:
                         "findings": [
                             {"id": f["id"], "title": f["title"], "severity": f["severity"]}
                             for f in r.findings
-                            if f.get("severity") in SEVERITIES[:3]
+                            if f["severity"] != Severity.NOT_ENOUGH_DATA
                         ],
                     }
                     for r in runs[: args.runs]

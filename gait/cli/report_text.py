@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gait.analysis.result import DISCLAIMER, RunAnalysis
 from gait.analysis.summary import SideValues
+from gait.insights.rules import Severity
 
 
 def _mmss(seconds: float) -> str:
@@ -135,7 +136,7 @@ def _findings_lines(result: RunAnalysis) -> list[str]:
         return []
     ctx = result.context or {}
     lines = [f"  Findings      runner {ctx.get('runner', '?')}; associations from research, not a diagnosis"]
-    shown = [f for f in result.findings if f.severity != "not_enough_data"]
+    shown = [f for f in result.findings if f.severity is not Severity.NOT_ENOUGH_DATA]
     if not shown:
         lines.append("    none: nothing in this run stands out against the rules gait applies")
     for f in shown:
@@ -143,7 +144,7 @@ def _findings_lines(result: RunAnalysis) -> list[str]:
         lines.append(f"      {f.evidence}")
         lines.append(f"      Try: {f.action}")
     for f in result.findings:
-        if f.severity == "not_enough_data":
+        if f.severity is Severity.NOT_ENOUGH_DATA:
             lines.append(f"    [not enough data] {f.title}: {f.evidence}")
     week = (ctx.get("weekly_load") or [None])[-1]
     if week:

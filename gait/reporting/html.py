@@ -15,10 +15,10 @@ from gait import __version__
 from gait.analysis.result import DISCLAIMER, RunAnalysis
 from gait.analysis.summary import RunRecord
 from gait.insights.mechanisms import BY_ID, NOT_A_DIAGNOSIS, RED_FLAGS
+from gait.insights.rules import Severity
 from gait.reporting.svg import LEFT, NEUTRAL, RIGHT, Series, bars, binned_median, chart
 
 TREND_BIN_S = 30.0
-SEVERITY_LABEL = {"act": "Act on it", "watch": "Watch", "info": "Context", "not_enough_data": "Not enough data"}
 
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1b1b1b;max-width:760px;margin:24px auto;
@@ -155,7 +155,7 @@ def _weekly(ctx: dict[str, Any]) -> str:
 
 def _findings(result: RunAnalysis) -> str:
     findings = result.findings or ()
-    shown = [f for f in findings if f.severity != "not_enough_data"]
+    shown = [f for f in findings if f.severity is not Severity.NOT_ENOUGH_DATA]
     parts = []
     if not shown:
         parts.append("<p>Nothing in this run stands out against the rules gait applies.</p>")
@@ -164,7 +164,7 @@ def _findings(result: RunAnalysis) -> str:
         sources = "".join(f"<li>{escape(s)}</li>" for s in f.sources)
         caveats = "".join(f"<li>{escape(c)}</li>" for c in mech.caveats)
         parts.append(
-            f'<div class="finding {f.severity}"><h3><span class="badge">{SEVERITY_LABEL[f.severity]}</span>'
+            f'<div class="finding {f.severity}"><h3><span class="badge">{f.severity.label}</span>'
             f"{escape(f.title)}</h3><p><b>Your numbers:</b> {escape(f.evidence)}</p>"
             f"<p><b>Why it may matter:</b> {escape(f.mechanism)}</p>"
             f"<p><b>What the evidence says</b> (grade {escape(f.evidence_grade)}): {escape(mech.evidence)}</p>"
@@ -174,7 +174,7 @@ def _findings(result: RunAnalysis) -> str:
             f'<details><summary class="small">Sources and caveats</summary><ul class="src">{sources}</ul>'
             f'<ul class="src">{caveats}</ul></details></div>'
         )
-    missing = [f for f in findings if f.severity == "not_enough_data"]
+    missing = [f for f in findings if f.severity is Severity.NOT_ENOUGH_DATA]
     if missing:
         items = "".join(f"<li><b>{escape(f.title)}:</b> {escape(f.evidence)}</li>" for f in missing)
         parts.append(f'<p class="small">Not enough data for:</p><ul class="small">{items}</ul>')

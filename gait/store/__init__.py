@@ -20,6 +20,7 @@ from pathlib import Path
 from gait.analysis.summary import RunRecord
 from gait.errors import GaitError
 from gait.insights.load import RunLoad, WeekLoad, parse_day, weekly_load
+from gait.insights.rules import Severity
 
 SCHEMA_VERSION = 3
 #: one REAL column per field of the run record
@@ -146,7 +147,9 @@ class RunStore:
             "day": day.isoformat() if day else None,
             "synthetic": int(synthetic),
             "analysed_utc": datetime.now(UTC).replace(microsecond=0).isoformat(),
-            "n_findings": sum(1 for f in findings if f.get("severity") in ("watch", "act", "info")),
+            "n_findings": sum(
+                1 for f in findings if f.get("severity") in (Severity.ACT, Severity.WATCH, Severity.INFO)
+            ),
             **dataclasses.asdict(record),
             "analysis_json": json.dumps(analysis) if analysis else None,
             "findings_json": json.dumps(list(findings)),
