@@ -7,7 +7,7 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboards.style import SEVERITY_COLOUR, fmt, metric_info
+from dashboards.style import fmt, metric_info
 from gait.api import RunRecord, Severity
 
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -133,7 +133,7 @@ def findings(items: Sequence[Mapping[str, Any]], red_flags: Sequence[str], not_a
     order = {s: i for i, s in enumerate(Severity)}
     blocks = []
     for f in sorted(items, key=lambda f: order.get(f["severity"], 9)):
-        colour = SEVERITY_COLOUR.get(f["severity"], "#999")
+        colour = Severity(f["severity"]).colour
         blocks.append(
             html.Div(
                 [

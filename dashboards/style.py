@@ -1,7 +1,7 @@
 """Colours, metric names, units and the plain-language help shown beside every number.
 
-The palette is Okabe & Ito's (2008) colour-blind-safe set: left and right are always the same two colours,
-blue and orange, which stay distinct for the common forms of colour blindness and in greyscale.
+The colours are gait's one palette (``gait.palette``, Okabe & Ito's colour-blind-safe set, shared with the HTML
+report): left and right stance are always blue and orange.
 """
 
 from __future__ import annotations
@@ -10,21 +10,22 @@ import functools
 import math
 from dataclasses import dataclass
 
-from gait.api import RunRecord
+from gait.api import RunRecord, palette
 
-LEFT = "#0072B2"  # blue
-RIGHT = "#E69F00"  # orange
-BOTH = "#000000"
-ACCENT = "#009E73"  # bluish green
-WARN = "#D55E00"  # vermillion
-MUTED = "#999999"
-SKY = "#56B4E9"
-PURPLE = "#CC79A7"
-SIDE_COLOUR = {"L": LEFT, "R": RIGHT}
+LEFT, RIGHT, BOTH, ACCENT, WARN, SKY, MUTED = (
+    palette.LEFT,
+    palette.RIGHT,
+    palette.BOTH,
+    palette.ACCENT,
+    palette.WARN,
+    palette.SKY,
+    palette.MUTED,
+)
+SIDE_COLOUR = palette.SIDE_COLOUR
+
 SIDE_NAME = {"L": "left stance", "R": "right stance"}
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
-SEVERITY_COLOUR = {"act": WARN, "watch": RIGHT, "info": SKY, "not_enough_data": MUTED}
 
 
 @dataclass(frozen=True)

@@ -8,25 +8,33 @@ contract (``.importlinter``, run by ``.ci/run``) keeps ``dashboards`` on ``gait`
 
 from __future__ import annotations
 
+from gait import palette
 from gait.analysis.result import RunAnalysis
 from gait.analysis.summary import RECORD_FIELDS, FieldInfo, RunRecord
 from gait.constants import EMULATED_FAMILIES, G0
 from gait.errors import DeviceError, GaitError, RecordingError
 from gait.insights.rules import Severity
+from gait.live import KINDS as LIVE_KINDS
+from gait.live import LiveRequest, LiveSession, open_session
 from gait.recording import Recording, load, save
 from gait.recording.detect import read_any
 from gait.recording.folder import is_recording_folder
 from gait.runs import analyze, chronological, run_day, runner_of, short_name
+from gait.sources.recorder import RecorderStatus
 from gait.store import RunStore, StoredRun
 from gait.store import default_path as default_store_path
 
 __all__ = [
     "EMULATED_FAMILIES",
     "G0",
+    "LIVE_KINDS",
     "RECORD_FIELDS",
     "DeviceError",
     "FieldInfo",
     "GaitError",
+    "LiveRequest",
+    "LiveSession",
+    "RecorderStatus",
     "Recording",
     "RecordingError",
     "RunAnalysis",
@@ -39,6 +47,8 @@ __all__ = [
     "default_store_path",
     "is_recording_folder",
     "load",
+    "open_session",
+    "palette",
     "read_any",
     "run_day",
     "runner_of",

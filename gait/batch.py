@@ -12,12 +12,13 @@ others still succeed. Entries of the folder that are neither recording folders n
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 
@@ -46,6 +47,55 @@ COLUMNS = (
 OUTPUT_FORMATS = (".parquet", ".csv")
 
 Progress = Callable[[dict[str, Any]], None]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What became of one recording: ``value``, or the one-line ``error`` that says why there is none."""
+
+    path: Path
+    value: T | None = None
+    error: str | None = None
+
+
+def attempt(work: Callable[[Path], T], path: Path, contain: bool = False) -> Outcome[T]:
+    """``work(path)``: a ``GaitError`` becomes the outcome's error, and with ``contain`` so does a bug (a cohort
+    must not stop at one file); otherwise a bug propagates."""
+    try:
+        return Outcome(path, work(path))
+    except GaitError as exc:
+        return Outcome(path, error=str(exc))
+    except Exception as exc:
+        if not contain:
+            raise
+        return Outcome(path, error=f"{path}: internal error: {type(exc).__name__}: {exc}")
+
+
+def each(
+    paths: Sequence[Path],
+    work: Callable[[Path], T],
+    *,
+    workers: int = 1,
+    dask_address: str | None = None,
+    dask_timeout_s: float = 10.0,
+    contain: bool = False,
+) -> Iterator[Outcome[T]]:
+    """The one loop over many recordings (``gait analyze``, ``gait batch``): ``work(path)`` for each path, one
+    after another in this process and in order with one worker, else in a pool of ``workers`` processes or on a
+    Dask cluster as they finish (``work`` must then pickle: a module-level function or a partial of one)."""
+    if dask_address:
+        yield from _on_dask(paths, work, dask_address, dask_timeout_s, contain)
+    elif workers == 1 or len(paths) <= 1:
+        for p in paths:
+            yield attempt(work, Path(p), contain)
+    else:
+        import gait.runs  # noqa: F401  (imported once here, so forked workers start with the analysis stack)
+
+        with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
+            futures = [pool.submit(attempt, work, Path(p), contain) for p in paths]
+            for future in as_completed(futures):
+                yield future.result()
 
 
 @dataclass
@@ -87,32 +137,40 @@ def list_recordings(folder: Path | str, recursive: bool = False) -> tuple[list[P
     return found, ignored
 
 
-def analyse_one(path: str, csv_options: dict[str, str] | None = None) -> dict[str, Any]:
-    """Load, analyse and judge (on its own) one recording; its summary row. Never raises for a bad recording."""
-    row: dict[str, Any] = dict.fromkeys(COLUMNS)
-    row["path"] = str(path)
-    row["name"] = Path(path).stem if Path(path).is_file() else Path(path).name
-    try:
-        from gait.recording import load
-        from gait.runs import analyze, run_day, short_name
+def summary_row(path: Path, csv_options: dict[str, str] | None = None) -> dict[str, Any]:
+    """Load, analyse and judge (on its own) one recording: its row (raises ``GaitError`` for a bad recording)."""
+    from gait.recording import load
+    from gait.runs import analyze, run_day, short_name
 
-        rec = load(path, **(csv_options or {}))
-        row["name"] = short_name(rec)
-        day = run_day(rec)
-        row["date"] = day.isoformat() if day else None
-        result = analyze(rec)  # no store: judged on its own
-        row.update(dataclasses.asdict(result.record))
-        severities = [f.severity for f in result.findings or ()]
-        row["findings"] = sum(s in COUNTED_SEVERITIES for s in severities)
-        row["findings_act"] = severities.count(Severity.ACT)
-        row["findings_watch"] = severities.count(Severity.WATCH)
-        row["sample_rate_hz"] = result.quality.sample_rate_hz
-        row["has_gyroscope"] = result.quality.has_gyroscope
-    except GaitError as exc:
-        row["error"] = str(exc)
-    except Exception as exc:  # a bug on one file must not stop a cohort: reported in its row
-        row["error"] = f"{path}: internal error: {type(exc).__name__}: {exc}"
-    return row
+    rec = load(path, **(csv_options or {}))
+    day = run_day(rec)
+    result = analyze(rec)  # no store: judged on its own
+    severities = [f.severity for f in result.findings or ()]
+    return {
+        **dict.fromkeys(COLUMNS),
+        "path": str(path),
+        "name": short_name(rec),
+        "date": day.isoformat() if day else None,
+        "sample_rate_hz": result.quality.sample_rate_hz,
+        "has_gyroscope": result.quality.has_gyroscope,
+        **dataclasses.asdict(result.record),
+        "findings": sum(s in COUNTED_SEVERITIES for s in severities),
+        "findings_act": severities.count(Severity.ACT),
+        "findings_watch": severities.count(Severity.WATCH),
+    }
+
+
+def _row(outcome: Outcome[dict[str, Any]]) -> dict[str, Any]:
+    """The outcome's row; for a failed recording, a row with only its path, name and error."""
+    if outcome.value is not None:
+        return outcome.value
+    p = outcome.path
+    return {**dict.fromkeys(COLUMNS), "path": str(p), "name": p.stem if p.is_file() else p.name, "error": outcome.error}
+
+
+def analyse_one(path: str, csv_options: dict[str, str] | None = None) -> dict[str, Any]:
+    """One recording's row; never raises for a bad recording (its ``error`` says why)."""
+    return _row(attempt(functools.partial(summary_row, csv_options=csv_options), Path(path), contain=True))
 
 
 def _frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -140,32 +198,23 @@ def run_batch(
     One worker analyses in this process (no pool). ``progress`` is called with each row as it completes.
     """
     report = progress or (lambda row: None)
-    if dask_address:
-        rows = _run_dask(paths, dask_address, csv_options, report, dask_timeout_s)
-    else:
-        workers = (os.cpu_count() or 1) if workers is None else workers
-        if workers < 1:
-            raise GaitError(f"--workers must be at least 1 (got {workers})")
-        rows = []
-        if workers == 1 or len(paths) <= 1:
-            for p in paths:
-                rows.append(analyse_one(str(p), csv_options))
-                report(rows[-1])
-        else:
-            import gait.runs  # noqa: F401  (imported once here, so forked workers start with the analysis stack)
-
-            with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
-                futures = [pool.submit(analyse_one, str(p), csv_options) for p in paths]
-                for future in as_completed(futures):
-                    rows.append(future.result())
-                    report(rows[-1])
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if workers < 1:
+        raise GaitError(f"--workers must be at least 1 (got {workers})")
+    work = functools.partial(summary_row, csv_options=csv_options)
+    rows = []
+    for outcome in each(
+        paths, work, workers=workers, dask_address=dask_address, dask_timeout_s=dask_timeout_s, contain=True
+    ):
+        rows.append(_row(outcome))
+        report(rows[-1])
     return _frame(rows)
 
 
-def _run_dask(
-    paths: list[Path], address: str, csv_options: dict[str, str] | None, report: Progress, timeout_s: float
-) -> list[dict[str, Any]]:
-    """The same per-recording function on an existing Dask cluster (``distributed`` imported only here)."""
+def _on_dask(
+    paths: Sequence[Path], work: Callable[[Path], T], address: str, timeout_s: float, contain: bool
+) -> Iterator[Outcome[T]]:
+    """``attempt`` for each path on an existing Dask cluster (``distributed`` imported only here)."""
     try:
         from distributed import Client
         from distributed import as_completed as dask_completed
@@ -175,15 +224,12 @@ def _run_dask(
         client = Client(address, timeout=f"{timeout_s}s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise GaitError(f"{address}: cannot reach the Dask scheduler ({exc})") from None
-    rows: list[dict[str, Any]] = []
     try:
-        futures = client.map(analyse_one, [str(p) for p in paths], csv_options=csv_options, pure=False)
+        futures = client.map(attempt, [work] * len(paths), [Path(p) for p in paths], contain=contain, pure=False)
         for future in dask_completed(futures):
-            rows.append(future.result())
-            report(rows[-1])
+            yield future.result()
     finally:
         client.close()
-    return rows
 
 
 def analyse_folder(

@@ -150,6 +150,18 @@ def test_every_subcommand_has_help():
         assert out.returncode == 0 and "usage: gait" in out.stdout
 
 
+def test_the_parser_loads_no_numerical_or_network_stack():
+    """``gait --help`` stays quick because building the parser imports the command functions but not what they
+    use (the speed itself is a benchmark's business; this is its cause)."""
+    code = (
+        "import sys; from gait.cli.main import build_parser; build_parser(); "
+        "print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'pyarrow', 'asyncio', 'sqlite3', 'tqdm', 'bumble') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
 def test_console_script_is_installed():
     exe = Path(sys.executable).parent / "gait"
     out = subprocess.run([str(exe), "--version"], capture_output=True, text=True)

@@ -278,7 +278,7 @@ def test_adapter_gone_keeps_and_closes_the_recording_and_says_so(live, capsys):
     assert np.all(np.diff(idx) == 1) and rec.imu.duration_s > 1.0  # everything before the adapter went
     assert rec.meta.complete and not rec.recovered
     assert result.stopped_by == "duration"
-    _summarise(result, type("Args", (), {"no_analyze": True})())
+    _summarise(result, analyze=False, runner=None, save=False)
     out = capsys.readouterr().out
     notes = [line for line in out.splitlines() if "link lost and not re-established" in line]
     assert len(notes) == 1 and "adapter hci0 is gone" in notes[0]

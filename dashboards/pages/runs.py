@@ -10,7 +10,7 @@ from dash.dash_table.Format import Format, Scheme
 
 from dashboards.catalog import UPLOAD_MAX_BYTES, RunEntry
 from dashboards.context import AppContext
-from dashboards.style import metric_info
+from dashboards.style import LEFT, WARN, metric_info
 from gait.api import GaitError
 
 #: the run-record fields shown as columns (header and decimals from the record), between the run and its findings
@@ -101,12 +101,12 @@ def layout(ctx: AppContext) -> html.Div:
                 style_cell={"fontFamily": "inherit", "padding": "6px 8px", "textAlign": "left"},
                 style_header={"fontWeight": "600", "backgroundColor": "#f3f3f3"},
                 style_cell_conditional=[
-                    {"if": {"column_id": "name"}, "color": "#0072B2", "fontWeight": "600", "cursor": "pointer"}
+                    {"if": {"column_id": "name"}, "color": LEFT, "fontWeight": "600", "cursor": "pointer"}
                 ],
                 style_data_conditional=[
                     {
                         "if": {"filter_query": "{findings} > 0", "column_id": "findings"},
-                        "color": "#D55E00",
+                        "color": WARN,
                         "fontWeight": "600",
                     }
                 ],

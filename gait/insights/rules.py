@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+from gait import palette
 from gait.analysis.summary import DRIFT_FRACTION, MIN_DRIFT_RUN_S, RunRecord
 
 SIDES = ("left", "right")
@@ -28,6 +29,13 @@ class Severity(StrEnum):
     def label(self) -> str:
         """The words a runner reads."""
         return {"act": "Act on it", "watch": "Watch", "info": "Context", "not_enough_data": "Not enough data"}[self]
+
+    @property
+    def colour(self) -> str:
+        """How the dashboard and the report mark it."""
+        return {"act": palette.WARN, "watch": palette.RIGHT, "info": palette.SKY, "not_enough_data": palette.MUTED}[
+            self
+        ]
 
 
 @dataclass(frozen=True)

@@ -37,15 +37,6 @@ WATCH_CHANNELS: tuple[str, ...] = (
     "speed_mps",
     "distance_m",
 )
-WATCH_UNITS = {
-    "cadence_spm": "1/min",
-    "vertical_oscillation_cm": "cm",
-    "contact_time_ms": "ms",
-    "contact_balance_pct": "%",
-    "step_length_m": "m",
-    "speed_mps": "m/s",
-    "distance_m": "m",
-}
 
 # base type -> (struct code, size, invalid value)
 _BASE = {

@@ -30,14 +30,13 @@ h1{font-size:1.5em;margin:0 0 4px}h2{font-size:1.15em;margin:28px 0 8px;border-b
 .card{border:1px solid #ddd;border-radius:6px;padding:8px 10px}.card b{display:block;font-size:1.25em}
 .card span{color:#555;font-size:.85em}
 .finding{border-left:5px solid #999;padding:6px 12px;margin:10px 0;background:#fafafa}
-.finding.act{border-color:#D55E00}.finding.watch{border-color:#E69F00}.finding.info{border-color:#56B4E9}
 .finding h3{margin:0 0 4px;font-size:1.02em}.badge{font-size:.8em;padding:1px 6px;border-radius:4px;background:#eee;
 margin-right:6px}.src{font-size:.85em;color:#444}.chart{width:100%;height:auto;margin:6px 0}
 .chart .grid{stroke:#e6e6e6}.chart .tick{font-size:11px;fill:#444}.chart .lab{font-size:12px;fill:#222}
 .chart .ct{font-size:13px;font-weight:600;fill:#222}table{border-collapse:collapse;font-size:.9em}
 td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:left}.nodata{color:#777}.small{font-size:.85em;color:#555}
 @media print{.finding,.card,svg{break-inside:avoid}}
-"""
+""" + "".join(f".finding.{s.value}{{border-color:{s.colour}}}" for s in Severity)
 
 
 def _fmt(x: float | None, digits: int = 1, unit: str = "") -> str:

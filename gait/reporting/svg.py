@@ -1,7 +1,7 @@
 """Small inline-SVG charts: enough for a report that must open offline without scripts or fonts.
 
-Colours are the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies); left is
-blue and right is vermillion everywhere in gait.
+Colours are gait's one palette (``gait.palette``, Okabe-Ito, distinguishable with the common colour-vision
+deficiencies): left is blue and right is orange everywhere in gait.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from html import escape
 
 import numpy as np
 
-LEFT, RIGHT, NEUTRAL, ACCENT, GREY = "#0072B2", "#D55E00", "#000000", "#009E73", "#999999"
+from gait.palette import BOTH as NEUTRAL
+from gait.palette import LEFT, RIGHT
+
 MAX_POINTS = 1200
 
 
