@@ -51,7 +51,7 @@ from gait.api import (
 CACHE_VERSION = 3  # 3: the analysis JSON as gait.analysis/2 (the run record's fields); older entries are redone
 MAX_DEPTH = 4  # data/runner/year/recording
 UPLOAD_MAX_BYTES = 64 * 1024 * 1024
-UPLOAD_TYPES = (".csv", ".zip")
+UPLOAD_TYPES = (".csv", ".zip", ".fit")
 UPLOADS = "uploads"
 LIVE = "live"
 RAW_CACHE = 2  # recordings kept in memory for the raw-signal viewer
@@ -235,15 +235,15 @@ class Catalog:
         """Import a file uploaded in the browser (``contents``: the data URL dcc.Upload gives) as a recording.
 
         Accepts a plain CSV (docs/csv-format.md), a phone app's export (Sensor Logger zip, phyphox CSV or zip;
-        docs/phones.md) or a zip of a recording folder, up to 64 MiB; the result is a recording folder under
-        ``DATA/uploads``. Raises RecordingError with a one-line reason otherwise.
+        docs/phones.md), a watch's FIT file or a zip of a recording folder, up to 64 MiB; the result is a
+        recording folder under ``DATA/uploads``. Raises RecordingError with a one-line reason otherwise. A FIT
+        file holds no raw IMU samples: it is kept with the watch's numbers, and its entry says gait's own
+        analysis needs raw samples (``entry.error``; the upload itself succeeded).
         """
         name = Path(filename or "").name
         suffix = Path(name).suffix.lower()
         if suffix not in UPLOAD_TYPES:
-            raise RecordingError(
-                f"{name or 'upload'}: unsupported file type (upload a .csv file or a zipped recording)"
-            )
+            raise RecordingError(f"{name or 'upload'}: unsupported file type (upload a .csv, .zip or .fit file)")
         _, _, b64 = (contents or "").partition(",")
         if len(b64) * 3 // 4 > UPLOAD_MAX_BYTES:
             raise RecordingError(f"{name}: larger than the {UPLOAD_MAX_BYTES // 2**20} MiB upload limit")
@@ -256,6 +256,7 @@ class Catalog:
         k = 2
         while target.exists():
             target, k = self.data_dir / UPLOADS / f"{stem}-{k}", k + 1
+        watch_only = False
         with tempfile.TemporaryDirectory(prefix="gait-upload-") as tmp:
             src = Path(tmp) / f"{stem}{suffix}"
             src.write_bytes(data)
@@ -264,15 +265,17 @@ class Catalog:
                     self._unzip_recording(src, target)
                 else:  # a plain CSV, or a phone app's export (Sensor Logger zip, phyphox CSV or zip)
                     rec = read_any(src, **({"acc_unit": acc_unit} if acc_unit else {}))
-                    meta = rec.meta.replace(title=Path(name).stem, source_detail=f"uploaded {name}")
+                    detail = rec.meta.source_detail.replace(src.name, name)
+                    meta = rec.meta.replace(title=Path(name).stem, source_detail=f"uploaded {detail}")
                     save(dataclasses.replace(rec, meta=meta), target)
+                    watch_only = rec.imu.n == 0 and "watch" in rec.extra
             except GaitError as exc:
                 shutil.rmtree(target, ignore_errors=True)
                 raise RecordingError(str(exc).replace(str(src), name)) from None
         with self._lock:
             entry = self._entry(target)
             self.runs[entry.slug] = entry
-        if entry.error:
+        if entry.error and not watch_only:
             raise RecordingError(entry.error)
         return entry
 

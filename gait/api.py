@@ -19,7 +19,7 @@ from gait.live import LiveRequest, LiveSession, open_session
 from gait.recording import Recording, load, save
 from gait.recording.detect import read_any
 from gait.recording.folder import is_recording_folder
-from gait.runs import analyze, chronological, run_day, runner_of, short_name
+from gait.runs import analyze, chronological, run_day, runner_of, short_name, watch_summary
 from gait.sources.recorder import RecorderStatus
 from gait.store import RunStore, StoredRun
 from gait.store import default_path as default_store_path
@@ -54,4 +54,5 @@ __all__ = [
     "runner_of",
     "save",
     "short_name",
+    "watch_summary",
 ]

@@ -57,7 +57,8 @@ def pod_summary(recording: Recording) -> PodSummary | None:
 
 @dataclass(frozen=True)
 class WatchSummary:
-    """A watch's own running dynamics from its FIT file (medians while running): a second opinion beside gait."""
+    """A watch's own running dynamics from its FIT file (medians while running, or while walking for a walking
+    activity): a second opinion beside gait. Power is a Stryd pod's (or the watch's own) when the file has it."""
 
     cadence_spm: float | None
     contact_time_ms: float | None
@@ -66,22 +67,31 @@ class WatchSummary:
     step_length_m: float | None
     speed_mps: float | None
     n: int
+    power_w: float | None = None
+    form_power_w: float | None = None
+    activity: str = "running"
 
 
 def watch_summary(recording: Recording) -> WatchSummary | None:
     data = recording.extra.get("watch")
     if data is None or len(data.t) == 0:
         return None
-    running = data.column("cadence_spm") > 120  # steps/min: running, not standing or walking
+    info = next((s for s in recording.meta.streams if s.name == "watch"), None)
+    activity = (info.activity if info is not None else "") or "running"
+    cadence = data.column("cadence_spm")
+    # steps/min: running, not standing or walking; a walking activity's records while walking
+    moving = cadence > 120 if activity == "running" else cadence > 40
 
     def med(name: str) -> float | None:
-        x = data.column(name)[running]
+        if name not in data.channels:  # recordings imported before the channel existed
+            return None
+        x = data.column(name)[moving]
         x = x[np.isfinite(x)]
         return round(float(np.median(x)), 3) if len(x) else None
 
     return WatchSummary(
         med("cadence_spm"), med("contact_time_ms"), med("vertical_oscillation_cm"), med("contact_balance_pct"),
-        med("step_length_m"), med("speed_mps"), int(running.sum()),
+        med("step_length_m"), med("speed_mps"), int(moving.sum()), med("power_w"), med("form_power_w"), activity,
     )  # fmt: skip
 
 

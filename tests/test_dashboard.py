@@ -210,6 +210,22 @@ def test_upload_a_sensor_logger_export(catalog: Catalog, tmp_path: Path) -> None
     assert entry.analysis["cadence_spm"] == pytest.approx(sim.truth_summary()["cadence_spm"], abs=1.0)
 
 
+def test_upload_a_watch_fit_file(catalog: Catalog) -> None:
+    """A watch's FIT file (test encoder, Stryd fields) is kept with its own numbers; a cyclist's is refused."""
+    from dashboards.pages.runs import watch_text
+    from tests.fixtures.phone.phone_sim import FitSession, fit_bytes, watch_records
+
+    run = fit_bytes(watch_records(90, stryd=True), stryd=True, sessions=(FitSession("running", 0, 90, "trail"),))
+    entry = catalog.import_upload("Trail run.fit", _data_url(run, "application/octet-stream"))
+    assert entry.slug == "uploads/Trail_run" and not entry.ok and "raw IMU samples" in (entry.error or "")
+    text = watch_text(catalog, entry)
+    assert "running (trail)" in text and "cadence 173.0 spm" in text and "power 250 W, form power 70 W" in text
+    ride = fit_bytes(watch_records(90, cadence=90), sessions=(FitSession("cycling", 0, 90, "road"),))
+    with pytest.raises(GaitError, match=r"Ride.fit: a cycling \(road\) activity, not running or walking"):
+        catalog.import_upload("Ride.fit", _data_url(ride, "application/octet-stream"))
+    assert not (catalog.data_dir / "uploads" / "Ride").exists()
+
+
 @pytest.mark.parametrize(
     ("name", "contents", "message"),
     [

@@ -82,7 +82,7 @@ class Quality:
             )
             for m in ANGLE_METRICS:
                 unavailable[m] = "no gyroscope in this recording"
-        if fs < 100:
+        if fs < 0.99 * 100:  # within 1 % of 100 Hz is nominal (a phone at 99.8 Hz)
             flags.append("low_sample_rate")
             msgs.append(f"Sample rate {fs:.0f} Hz: impact peaks are underestimated below ~100 Hz.")
         if gaps.any():

@@ -127,6 +127,8 @@ def _second_opinions(result: RunAnalysis) -> list[str]:
         lines.append(
             "  Watch (FIT)   " + ", ".join(cells) + f", contact balance {_fmt(watch.contact_balance_pct, '%', 1)}"
             f", step {_fmt(watch.step_length_m, 'm', 2)}"
+            + (f", power {_fmt(watch.power_w, 'W', 0)}" if watch.power_w is not None else "")
+            + (f", form power {_fmt(watch.form_power_w, 'W', 0)}" if watch.form_power_w is not None else "")
         )
     return lines
 
