@@ -97,29 +97,35 @@ def running_sensor(family: str, rate_hz: float | None = None) -> EmulatedSensor:
     return sensor
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, EmulatedSensor, object]]:
-    root = tmp_path_factory.mktemp("faults")
+def drops(sensor: EmulatedSensor, n: int, off_s: float = 0.4):
+    async def chaos() -> None:
+        for _ in range(n):  # each time: streaming for a while, then out of range
+            while sensor.connection is None or not sensor.streaming:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.8)
+            await sensor.drop_link(off_air_s=off_s)
+            await asyncio.sleep(off_s)
+
+    return chaos
+
+
+def clock_jump(sensor: EmulatedSensor, at: float, jump_s: float):
+    async def chaos() -> None:
+        await asyncio.sleep(at)
+        sensor.feed.t0 += jump_s  # the sensor's clock is set (e.g. synced by an app), its samples go on
+
+    return chaos
+
+
+async def adapter_gone(radio_box: dict) -> None:
+    await asyncio.sleep(2.5)
+    radio_box["radio"].gone = True
+    await radio_box["sensor"].drop_link(off_air_s=100)
+
+
+def fault_plans() -> dict[str, tuple[EmulatedSensor, float, object]]:
+    """Each faulty session: the sensor, how long to record, and what goes wrong (a coroutine factory or None)."""
     plans: dict[str, tuple[EmulatedSensor, float, object]] = {}
-
-    def drops(sensor: EmulatedSensor, n: int, off_s: float = 0.4):
-        async def chaos() -> None:
-            for _ in range(n):  # each time: streaming for a while, then out of range
-                while sensor.connection is None or not sensor.streaming:
-                    await asyncio.sleep(0.05)
-                await asyncio.sleep(0.8)
-                await sensor.drop_link(off_air_s=off_s)
-                await asyncio.sleep(off_s)
-
-        return chaos
-
-    def clock_jump(sensor: EmulatedSensor, at: float, jump_s: float):
-        async def chaos() -> None:
-            await asyncio.sleep(at)
-            sensor.feed.t0 += jump_s  # the sensor's clock is set (e.g. synced by an app), its samples go on
-
-        return chaos
-
     s = running_sensor("movesense")
     plans["repeated"] = (s, 12.0, drops(s, 3))
     for p in LOSS_RATES:
@@ -137,11 +143,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Emul
         plans[name] = (s, 9.0, clock_jump(s, 3.5, jump))
     s = running_sensor("movesense")
     plans["adapter-gone"] = (s, 6.0, None)
+    return plans
 
-    async def adapter_gone(radio_box: dict) -> None:
-        await asyncio.sleep(2.5)
-        radio_box["radio"].gone = True
-        await radio_box["sensor"].drop_link(off_air_s=100)
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, EmulatedSensor, object]]:
+    root = tmp_path_factory.mktemp("faults")
+    plans = fault_plans()
 
     async def go() -> list:
         jobs = []
