@@ -190,7 +190,7 @@ class RunAnalysis:
 
     @functools.cached_property
     def record(self) -> RunRecord:
-        """The run in one flat row (``RunRecord``): what the JSON ``summary``, the store, batch rows, the
+        """The run in one flat row (``RunRecord``): what the JSON's numbers, the store, batch rows, the
         dashboard and the reports show."""
         return self.summary.record(speed_mps=self.speed_mps, distance_m=self.distance_m)
 

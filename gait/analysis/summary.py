@@ -4,9 +4,9 @@ run in one flat row that everything downstream reads.
 Summaries use only confident steps: timing confidence >= ``MIN_CONFIDENCE`` for every metric and, for
 per-side values, side confidence >= ``MIN_SIDE_CONFIDENCE``. What was left out is counted, never averaged in.
 
-``RunRecord`` is the one place a run's numbers are named: the JSON ``summary`` object, the run store's columns,
-``gait batch`` rows, the dashboard, the reports and the live view are all derived from its fields, so a name
-is defined once and a mistyped one raises instead of showing an empty value.
+``RunRecord`` is the one place a run's numbers are named: the JSON's numbers, the run store's columns, ``gait
+batch`` rows, the dashboard, the reports and the live view are all derived from its fields, so a name is
+defined once and a mistyped one raises instead of showing an empty value.
 """
 
 from __future__ import annotations
@@ -153,7 +153,10 @@ class RunRecord:
     )
     side_confidence: float | None = _field("", "Side confidence", 2, "0-1, median confidence of the side labels")
     cadence_drift_spm: float | None = _field(
-        "spm", "Cadence drift", 1, "last fifth of the running minus the first (runs of 5 min or more)"
+        "spm",
+        "Cadence drift",
+        1,
+        f"last fifth of the running minus the first (runs of {MIN_DRIFT_RUN_S / 60:g} min or more)",
     )
     contact_time_drift_ms: float | None = _field("ms", "Contact time drift", 0, "the same for contact time")
     pelvic_drop_left_drift_deg: float | None = _field(
