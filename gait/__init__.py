@@ -24,6 +24,7 @@ _LAZY = {
     "Recording": "gait.recording",
     "load": "gait.recording",
     "RunAnalysis": "gait.analysis",
+    "RunRecord": "gait.analysis.summary",
     "analyze": "gait.runs",
     "RunStore": "gait.store",
 }
@@ -35,6 +36,7 @@ __all__ = [
     "Recording",
     "RecordingError",
     "RunAnalysis",
+    "RunRecord",
     "RunStore",
     "analyze",
     "load",
@@ -42,6 +44,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from gait.analysis import AnalysisConfig, RunAnalysis
+    from gait.analysis.summary import RunRecord
     from gait.errors import AnalysisError, GaitError, RecordingError
     from gait.recording import Recording, load
     from gait.runs import analyze

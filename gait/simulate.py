@@ -152,35 +152,53 @@ class SimConfig:
     start_utc: str | None = None  # wall-clock start written to meta.json, e.g. "2026-10-05T07:30:00Z"
 
     def validate(self) -> None:
-        if not MIN_RATE_HZ <= self.rate_hz <= MAX_RATE_HZ:
-            raise SimulationError(f"rate {self.rate_hz} Hz is outside {MIN_RATE_HZ:.0f}-{MAX_RATE_HZ:.0f} Hz")
-        if not 120 <= self.cadence_spm <= 240:
-            raise SimulationError(f"cadence {self.cadence_spm} spm is outside the running range 120-240")
-        if self.mounting not in MOUNTINGS:
-            raise SimulationError(f"unknown mounting {self.mounting!r} (choose from {', '.join(MOUNTINGS)})")
-        if self.strike not in STRIKES:
-            raise SimulationError(f"unknown foot strike {self.strike!r} (choose from {', '.join(STRIKES)})")
-        if self.force_model not in FORCE_MODELS:
-            raise SimulationError(f"unknown force model {self.force_model!r} (choose from {', '.join(FORCE_MODELS)})")
-        if abs(self.slope_deg) > MAX_SLOPE_DEG:
-            raise SimulationError(f"slope {self.slope_deg} deg is outside +-{MAX_SLOPE_DEG:.0f} deg")
-        if self.force_model == "spring_mass" and self.slope_deg != 0:
-            raise SimulationError("the spring_mass force model is level only (use two_component for hills)")
-        if any(abs(a) > MAX_CLIP_TILT_DEG for a in self.clip_tilt_deg):
-            raise SimulationError(f"clip tilt {self.clip_tilt_deg} deg is outside +-{MAX_CLIP_TILT_DEG:.0f} deg")
-        if self.wobble_hz != 0 and not (5.0 <= self.wobble_hz <= 40.0 and 0.05 <= self.wobble_damping <= 2.0):
-            raise SimulationError("wobble must be 5-40 Hz with a damping ratio of 0.05-2 (or 0 Hz: rigid)")
-        if self.impact_g is not None and self.impact_g < 0:
-            raise SimulationError("impact height must be >= 0 body weights")
-        if not 0 <= self.push_off_lift_g <= 2:
-            raise SimulationError("push-off lift must be 0-2 g")
+        """Refuse what the simulator cannot model, with the reason (one line)."""
+        for bad, message in self._problems():
+            if bad:
+                raise SimulationError(message)
         for kind, seconds in self.plan():
             if kind not in ("run", "walk", "stand") or seconds <= 0:
                 raise SimulationError(f"bad segment ({kind!r}, {seconds}): kinds are run, walk, stand")
-        if not 0 <= self.dropout_fraction < 0.5:
-            raise SimulationError("dropout fraction must be in [0, 0.5)")
-        if self.contact_time_ms is not None and not 0.3 < self.contact_time_ms / (60000 / self.cadence_spm) < 0.95:
-            raise SimulationError("contact time must be 30-95 % of the step time for running (flight is needed)")
+
+    def _problems(self) -> list[tuple[bool, str]]:
+        wobble_ok = self.wobble_hz == 0 or (5.0 <= self.wobble_hz <= 40.0 and 0.05 <= self.wobble_damping <= 2.0)
+        duty = None if self.contact_time_ms is None else self.contact_time_ms / (60000 / self.cadence_spm)
+        return [
+            (
+                not MIN_RATE_HZ <= self.rate_hz <= MAX_RATE_HZ,
+                f"rate {self.rate_hz} Hz is outside {MIN_RATE_HZ:.0f}-{MAX_RATE_HZ:.0f} Hz",
+            ),
+            (
+                not 120 <= self.cadence_spm <= 240,
+                f"cadence {self.cadence_spm} spm is outside the running range 120-240",
+            ),
+            (
+                self.mounting not in MOUNTINGS,
+                f"unknown mounting {self.mounting!r} (choose from {', '.join(MOUNTINGS)})",
+            ),
+            (self.strike not in STRIKES, f"unknown foot strike {self.strike!r} (choose from {', '.join(STRIKES)})"),
+            (
+                self.force_model not in FORCE_MODELS,
+                f"unknown force model {self.force_model!r} (choose from {', '.join(FORCE_MODELS)})",
+            ),
+            (abs(self.slope_deg) > MAX_SLOPE_DEG, f"slope {self.slope_deg} deg is outside +-{MAX_SLOPE_DEG:.0f} deg"),
+            (
+                self.force_model == "spring_mass" and self.slope_deg != 0,
+                "the spring_mass force model is level only (use two_component for hills)",
+            ),
+            (
+                any(abs(a) > MAX_CLIP_TILT_DEG for a in self.clip_tilt_deg),
+                f"clip tilt {self.clip_tilt_deg} deg is outside +-{MAX_CLIP_TILT_DEG:.0f} deg",
+            ),
+            (not wobble_ok, "wobble must be 5-40 Hz with a damping ratio of 0.05-2 (or 0 Hz: rigid)"),
+            (self.impact_g is not None and self.impact_g < 0, "impact height must be >= 0 body weights"),
+            (not 0 <= self.push_off_lift_g <= 2, "push-off lift must be 0-2 g"),
+            (not 0 <= self.dropout_fraction < 0.5, "dropout fraction must be in [0, 0.5)"),
+            (
+                duty is not None and not 0.3 < duty < 0.95,
+                "contact time must be 30-95 % of the step time for running (flight is needed)",
+            ),
+        ]
 
     def plan(self) -> tuple[tuple[str, float], ...]:
         return self.segments or (("stand", 3.0), ("run", float(self.duration_s)), ("stand", 2.0))

@@ -582,7 +582,6 @@ def test_gait_analyze_and_batch_take_the_config(run_folder):
 
 def test_validation_takes_the_config(tmp_path):
     from gait.validation.run import run_validation
-
     from gait.validation.simgrid import cells
 
     v = run_validation(tmp_path, quick=True, config=AnalysisConfig.from_dict(NO_RUNNING))  # no lab data: grid only

@@ -8,8 +8,6 @@ import sys
 import time
 from typing import Any
 
-from tqdm import tqdm
-
 from gait.cli.commands import _analysis_config, _csv_options
 
 SHOWN = (
@@ -31,6 +29,8 @@ def _cell(value: Any, fmt: str) -> str:
 
 
 def batch(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from gait.batch import BatchResult, check_output, list_recordings, run_batch, write_summary
     from gait.errors import RecordingError
 

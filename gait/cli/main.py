@@ -1,4 +1,8 @@
-"""The ``gait`` command: thin argument parsing around the library. Errors are one line, exit code non-zero."""
+"""The ``gait`` command: thin argument parsing around the library. Errors are one line, exit code non-zero.
+
+Each subcommand names the function that runs it (``gait.cli.commands``, ``live``, ``batch``, ...). Those modules
+import the analysis stack inside their functions, so building the parser (and ``gait --help``) stays quick.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from gait import __version__
+from gait.cli import batch, commands, dashboard, importing, live
 from gait.constants import EMULATED_FAMILIES as EMULATED
 from gait.errors import GaitError
 
@@ -48,12 +53,16 @@ def _add_csv_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_history_options(p: argparse.ArgumentParser) -> None:
+def _add_store_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--store",
         default=None,
         help="run store file (default: $GAIT_HOME/gait.sqlite, GAIT_HOME defaults to ~/.local/share/gait)",
     )
+
+
+def _add_history_options(p: argparse.ArgumentParser) -> None:
+    _add_store_option(p)
     p.add_argument(
         "--runner",
         default=None,
@@ -88,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer only)")
-    p.add_argument("--store", default=None, help="run store file (default: $GAIT_HOME/gait.sqlite)")
-    p.set_defaults(func="dashboard.dashboard")
+    _add_store_option(p)
+    p.set_defaults(func=dashboard.dashboard)
 
     p = sub.add_parser(
         "analyze",
@@ -117,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_option(p)
     _add_csv_options(p)
-    p.set_defaults(func="analyze")
+    p.set_defaults(func=commands.analyze)
 
     p = sub.add_parser(
         "history",
@@ -131,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=20, help="how many recent runs to list (default 20)")
     p.add_argument("--weeks", type=int, default=8, help="how many recent weeks of load to show (default 8)")
     p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
-    p.add_argument("--store", default=None, help="run store file (default: $GAIT_HOME/gait.sqlite)")
-    p.set_defaults(func="history")
+    _add_store_option(p)
+    p.set_defaults(func=commands.history)
 
     p = sub.add_parser(
         "mechanisms",
@@ -141,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         "rule, the evidence grade, suggested actions, caveats and sources.",
     )
     p.add_argument("--format", choices=["text", "markdown", "json"], default="text", help="output format")
-    p.set_defaults(func="mechanisms")
+    p.set_defaults(func=commands.mechanisms)
 
     p = sub.add_parser(
         "report",
@@ -157,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_history_options(p)
     p.add_argument("--no-history", action="store_true", help="judge the run on its own, without the run history")
     _add_csv_options(p)
-    p.set_defaults(func="report")
+    p.set_defaults(func=commands.report)
 
     p = sub.add_parser(
         "simulate",
@@ -210,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-gyro", action="store_true", help="accelerometer only")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    p.set_defaults(func="simulate")
+    p.set_defaults(func=commands.simulate)
 
     p = sub.add_parser(
         "import",
@@ -235,12 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--attach", metavar="RECORDING", help="FIT: put the watch's numbers beside this IMU recording")
     _add_csv_options(p)
-    p.set_defaults(func="importing.import_file")
+    p.set_defaults(func=importing.import_file)
 
     p = sub.add_parser("info", help="show what a recording says about itself")
     p.add_argument("path", help="recording folder or CSV file")
     _add_csv_options(p)
-    p.set_defaults(func="info")
+    p.set_defaults(func=commands.info)
 
     p = sub.add_parser(
         "validate",
@@ -253,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="write the markdown report here (e.g. docs/accuracy.md)")
     p.add_argument("--quick", action="store_true", help="fewer mountings and simulator cases (for a fast look)")
     _add_config_option(p)
-    p.set_defaults(func="validate")
+    p.set_defaults(func=commands.validate)
 
     p = sub.add_parser(
         "scan",
@@ -274,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=EMULATED,
         help=f"scan emulated sensors instead of the radio ({', '.join(EMULATED)}); repeatable",
     )
-    p.set_defaults(func="live.scan")
+    p.set_defaults(func=live.scan)
 
     p = sub.add_parser(
         "record",
@@ -318,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=SCAN_TIMEOUT, help="seconds to look for the sensors (default 5)")
     p.add_argument("--adapter", default=None, help="Bluetooth adapter, e.g. hci1 (Linux)")
     p.add_argument("--no-analyze", action="store_true", help="only record; do not analyse or save to the history")
-    p.add_argument("--store", default=None, help="run store file (default: $GAIT_HOME/gait.sqlite)")
+    _add_store_option(p)
     g = p.add_argument_group("phones (docs/phones.md)")
     g.add_argument("--phone", choices=["sensorlogger", "phyphox"], help="record a phone app over the local network")
     g.add_argument("--host", default=None, help="Sensor Logger: interface to listen on (default 127.0.0.1; "
@@ -329,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the phone's axis convention (default auto: Sensor Logger from the payload, "
                    "phyphox android)")  # fmt: skip
     g.add_argument("--url", default=None, help="phyphox: the remote-access address, e.g. http://192.168.1.20:8080")
-    p.set_defaults(func="live.record")
+    p.set_defaults(func=live.record)
 
     p = sub.add_parser(
         "replay",
@@ -346,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds of wall time")
     p.add_argument("--no-analyze", action="store_true", help="do not analyse after the replay")
     _add_csv_options(p)
-    p.set_defaults(func="live.replay")
+    p.set_defaults(func=live.replay)
 
     p = sub.add_parser(
         "batch",
@@ -366,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask", metavar="SCHEDULER_ADDRESS", default=None, help="run on an existing Dask cluster")
     _add_config_option(p)
     _add_csv_options(p)
-    p.set_defaults(func="batch.batch")
+    p.set_defaults(func=batch.batch)
 
     p = sub.add_parser(
         "recover",
@@ -374,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rebuild a recording's sample file from its crash log and mark it complete.",
     )
     p.add_argument("path", help="recording folder")
-    p.set_defaults(func="recover")
+    p.set_defaults(func=commands.recover)
     return parser
 
 
@@ -385,11 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
-        import importlib
-
-        module, _, name = args.func.rpartition(".")  # imported here, not at the top: --help stays fast
-        handlers = importlib.import_module(f"gait.cli.{module or 'commands'}")
-        func: Callable[[argparse.Namespace], int] = getattr(handlers, name)
+        func: Callable[[argparse.Namespace], int] = args.func
         return func(args)
     except GaitError as exc:
         print(f"gait: error: {exc}", file=sys.stderr)

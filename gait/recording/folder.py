@@ -21,7 +21,7 @@ import pyarrow.ipc
 
 from gait.errors import RecordingError
 from gait.recording.log import read_log
-from gait.recording.meta import IMU_CHANNELS, RENAMED_CHANNELS, Gap, read_meta, write_meta
+from gait.recording.meta import IMU_CHANNELS, RENAMED_CHANNELS, Gap, StreamInfo, read_meta, write_meta
 from gait.recording.model import ImuData, Recording, StreamData
 
 EVENTS_FILE = "events.jsonl"
@@ -193,43 +193,48 @@ def load_folder(folder: Path | str) -> Recording:
     folder = Path(folder)
     meta = read_meta(folder)
     imu_stream = meta.stream("imu")
-    recovered = False
     notes: list[str] = []
     imu: ImuData | None = None
     extra: dict[str, StreamData] = {}
     for stream in meta.streams:
-        for part in (stream.file, stream.name):  # both name files: never let meta.json point outside the folder
-            if not isinstance(part, str) or Path(part).name != part or part in ("", ".", ".."):
-                raise RecordingError(
-                    f"{folder / 'meta.json'}: stream {stream.name!r} names {part!r}, outside the recording folder"
-                )
-        data_path = folder / stream.file
-        log_path = folder / (stream.name + ".log")
-        if data_path.exists():
-            if stream.name == "imu":
-                imu = read_samples(data_path)
-            else:
-                extra[stream.name] = read_stream(data_path, stream.channels)
-        elif log_path.exists():
-            t, v, note = _from_log(log_path)
-            recovered = True
+        data, note = _read_stream(folder, stream)
+        if note:
             notes.append(note)
-            if stream.name == "imu":
-                if t.size == 0:
-                    raise RecordingError(f"{folder}: recording holds no samples (crash log has no complete record)")
-                imu = ImuData(t=t, acc=v[:, 0:3], gyr=v[:, 3:6] if v.shape[1] >= 6 else None)
-            elif t.size:
-                extra[stream.name] = StreamData(t, v, stream.channels)
-        elif stream.name == "imu":
-            raise RecordingError(f"{folder}: no samples ({imu_stream.file} and imu.log are both missing)")
+        if isinstance(data, ImuData):
+            imu = data
+        elif data is not None:
+            extra[stream.name] = data
     if imu is None:
         raise RecordingError(f"{folder}: no samples ({imu_stream.file} is missing)")
+    recovered = bool(notes)
     if recovered:
         notes.append("run 'gait recover' to compact it")
         meta = meta.replace(gaps=meta.gaps + read_events(folder))
     if imu.n < 2 and not (imu.n == 0 and extra and meta.source == "fit-import"):  # a watch-only FIT import
         raise RecordingError(f"{folder}: recording holds fewer than 2 samples")
     return Recording(meta=meta, imu=imu, path=folder, recovered=recovered, notes=tuple(notes), extra=extra)
+
+
+def _read_stream(folder: Path, stream: StreamInfo) -> tuple[ImuData | StreamData | None, str]:
+    """One stream's samples from its compacted file, else from its crash log (with a note saying so)."""
+    for part in (stream.file, stream.name):  # both name files: never let meta.json point outside the folder
+        if not isinstance(part, str) or Path(part).name != part or part in ("", ".", ".."):
+            raise RecordingError(
+                f"{folder / 'meta.json'}: stream {stream.name!r} names {part!r}, outside the recording folder"
+            )
+    data_path, log_path = folder / stream.file, folder / (stream.name + ".log")
+    if data_path.exists():
+        return (read_samples(data_path) if stream.name == "imu" else read_stream(data_path, stream.channels)), ""
+    if not log_path.exists():
+        if stream.name == "imu":
+            raise RecordingError(f"{folder}: no samples ({stream.file} and imu.log are both missing)")
+        return None, ""
+    t, v, note = _from_log(log_path)
+    if stream.name != "imu":
+        return (StreamData(t, v, stream.channels) if t.size else None), note
+    if t.size == 0:
+        raise RecordingError(f"{folder}: recording holds no samples (crash log has no complete record)")
+    return ImuData(t=t, acc=v[:, 0:3], gyr=v[:, 3:6] if v.shape[1] >= 6 else None), note
 
 
 def recover(folder: Path | str) -> Recording:

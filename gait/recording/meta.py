@@ -30,7 +30,6 @@ IMU_CHANNELS: tuple[str, ...] = (
     "gyr_y_rads",
     "gyr_z_rads",
 )
-CHANNEL_UNITS = {"t_s": "s", "acc": "m/s^2", "gyr": "rad/s"}
 
 #: Channels of a Running Speed and Cadence stream (a foot pod: a second opinion beside the IMU, and speed).
 RSC_CHANNELS: tuple[str, ...] = ("t_s", "speed_mps", "cadence_spm", "stride_length_m", "distance_m")
@@ -54,7 +53,6 @@ PLACEMENTS = (
     "chest",
     "other",
 )
-CLOCK_SOURCES = ("device", "host", "simulated", "file")
 
 
 def utc_now_iso() -> str:

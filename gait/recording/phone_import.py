@@ -214,32 +214,15 @@ def read_sensorlogger(path: Path | str, *, placement: str = "waist_belt", platfo
             f"{path}: this Sensor Logger export has no accelerometer (it holds: {has}); turn on Accelerometer, "
             "Gravity and Gyroscope in Sensor Logger"
         )
-    meta_df = files.frame("Metadata.csv")
-    info: dict[str, str] = {}
-    if meta_df is not None and len(meta_df):
-        info = {str(k).strip().lower(): str(v).strip() for k, v in meta_df.iloc[0].items()}
-    if platform is None:
-        plat = info.get("platform", "").lower()
-        if plat not in PLATFORMS:
-            raise RecordingError(f"{path}: Metadata.csv does not say the platform (android/ios); give --phone-os")
-        standard = info.get("standardisation", "false").lower() in ("true", "1", "yes")
-        platform = "android" if standard else plat
+    info, platform = _sensorlogger_metadata(path, files, platform)
     total = files.frame("TotalAcceleration.csv")
     acc_name = "TotalAcceleration.csv" if total is not None else "Accelerometer.csv"
     acc_df = total if total is not None else files.frame("Accelerometer.csv")
     acc = _xyz(acc_df, f"{path}: {acc_name}")
     need_rate(path, acc_name, acc, "Sensor Logger")
     notes: list[str] = []
-    grav_df = files.frame("Gravity.csv") if total is None else None
-    gravity = _xyz(grav_df, f"{path}: Gravity.csv") if grav_df is not None else None
-    if gravity is not None and not series_rate(gravity) > 1.0 / MAX_GAP_S:
-        notes.append(f"Gravity.csv was recorded at {series_rate(gravity):.3g} Hz, too slowly to add back")
-        gravity = None
-    gyr_df = files.frame("Gyroscope.csv")
-    gyr = _xyz(gyr_df, f"{path}: Gyroscope.csv") if gyr_df is not None else None
-    if gyr is not None and not series_rate(gyr) > 1.0 / MAX_GAP_S:
-        notes.append(f"Gyroscope.csv was recorded at {series_rate(gyr):.3g} Hz, too slowly to use: left out")
-        gyr = None
+    gravity = _optional_series(path, files, "Gravity.csv", "to add back", notes) if total is None else None
+    gyr = _optional_series(path, files, "Gyroscope.csv", "to use: left out", notes)
     linear = total is None and gravity is None
     if linear:
         notes.append(
@@ -266,6 +249,32 @@ def read_sensorlogger(path: Path | str, *, placement: str = "waist_belt", platfo
     detail = f"Sensor Logger export {path.name} ({platform} convention{', linear acceleration' if linear else ''})"
     rec = _phone_recording(path, t, force, gyr_v, device, placement, detail, start_utc=start[:19] + "Z", linear=linear)
     return dataclasses.replace(rec, notes=tuple(notes))
+
+
+def _sensorlogger_metadata(path: Path, files: _Files, platform: str | None) -> tuple[dict[str, str], str]:
+    """Metadata.csv's first row (keys in lower case), and the axis convention: as given, else from its
+    ``platform`` and ``standardisation`` (standardised exports use Android's signs)."""
+    meta_df = files.frame("Metadata.csv")
+    info: dict[str, str] = {}
+    if meta_df is not None and len(meta_df):
+        info = {str(k).strip().lower(): str(v).strip() for k, v in meta_df.iloc[0].items()}
+    if platform is not None:
+        return info, platform
+    plat = info.get("platform", "").lower()
+    if plat not in PLATFORMS:
+        raise RecordingError(f"{path}: Metadata.csv does not say the platform (android/ios); give --phone-os")
+    standard = info.get("standardisation", "false").lower() in ("true", "1", "yes")
+    return info, "android" if standard else plat
+
+
+def _optional_series(path: Path, files: _Files, name: str, use: str, notes: list[str]) -> Series | None:
+    """A sensor file the export may hold; left out, with a note, when it was recorded too slowly to use."""
+    df = files.frame(name)
+    series = _xyz(df, f"{path}: {name}") if df is not None else None
+    if series is not None and not series_rate(series) > 1.0 / MAX_GAP_S:
+        notes.append(f"{name} was recorded at {series_rate(series):.3g} Hz, too slowly {use}")
+        return None
+    return series
 
 
 def _phone_recording(

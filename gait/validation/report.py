@@ -76,27 +76,36 @@ def summary_lines(v: Validation) -> list[str]:
         f"  info  braking dv per step vs force plate: r = {fmt(b['r'], 2)}, bias {fmt(b['bias'], 3)} m/s "
         f"(aim r >= {BRAKING_AIM_R})"
     )
-    if v.cv is not None:
-        lines.append(f"  cross-validation: {_cv_note(v.cv)}")
-        for _, row in fold_table(v.cv).iterrows():
-            ic, ct = row["IC worst trial (ms)"], row["CT worst trial (ms)"]
-            if not np.isfinite(ic[0]):
-                continue
-            lines.append(
-                f"  held out {row['held out']}: IC worst trial {fmt(ic[0])} ms (CV {fmt(ic[1])}), "
-                f"CT worst trial {fmt(ct[0])} ms (CV {fmt(ct[1])}), {row['refused']} refused"
-            )
-    refused: dict[tuple[str, str], list[TrialResult]] = {}
-    for r in v.results:
-        if r.error:
-            refused.setdefault((r.dataset, r.trial), []).append(r)
-    for (dataset, trial), rs in refused.items():
-        lines.append(f"  REFUSED {dataset}/{trial} in {len(rs)} conditions: {rs[0].error}")
+    lines += _cv_lines(v) + _refused_lines(v)
     if v.passed:
         lines.append("all targets met" if table["pass"].all() else "all targets met except the documented shortfalls")
     else:
         lines.append("TARGETS MISSED (see above)")
     return lines
+
+
+def _cv_lines(v: Validation) -> list[str]:
+    """The cross-validated figures per held-out group, one line each."""
+    if v.cv is None:
+        return []
+    lines = [f"  cross-validation: {_cv_note(v.cv)}"]
+    for _, row in fold_table(v.cv).iterrows():
+        ic, ct = row["IC worst trial (ms)"], row["CT worst trial (ms)"]
+        if np.isfinite(ic[0]):
+            lines.append(
+                f"  held out {row['held out']}: IC worst trial {fmt(ic[0])} ms (CV {fmt(ic[1])}), "
+                f"CT worst trial {fmt(ct[0])} ms (CV {fmt(ct[1])}), {row['refused']} refused"
+            )
+    return lines
+
+
+def _refused_lines(v: Validation) -> list[str]:
+    """Trials gait refused, once per trial, with the reason."""
+    refused: dict[tuple[str, str], list[TrialResult]] = {}
+    for r in v.results:
+        if r.error:
+            refused.setdefault((r.dataset, r.trial), []).append(r)
+    return [f"  REFUSED {d}/{t} in {len(rs)} conditions: {rs[0].error}" for (d, t), rs in refused.items()]
 
 
 def markdown(v: Validation) -> str:

@@ -221,30 +221,40 @@ def compare(trial: Trial, cond: Condition, seed: int, config: AnalysisConfig | N
     except Exception as exc:  # a failure here is a validation result, not a crash of the validation
         out.error = f"{type(exc).__name__}: {exc}"
         return out
-    steps = res.steps
     if trial.activity == "run" and rec.imu.gyr is not None:
         out.braking_reported = res.summary.medians.get("braking_dv_mps") is not None
-    t0, t1 = rec.imu.t[0] + 0.3, rec.imu.t[-1] - 0.3
     if trial.dataset == "mobgap_lowback_walking":
-        walk = steps[steps["activity"] == "walk"]
-        for system, ref in trial.steps.groupby("system"):
-            ref = ref.dropna(subset=["ic_s"])
-            idx, ok = _match(walk["ic_s"].to_numpy(), ref["ic_s"].to_numpy(), WALK_MATCH_S)
-            _sides(out, str(system), walk.iloc[idx[ok]], ref["side"].to_numpy()[ok])
-        est_cad, ref_cad, weights = [], [], []
-        for _, bout in trial.bouts.iterrows():
-            inside = walk[(walk["ic_s"] >= bout["start_s"] - 0.3) & (walk["ic_s"] <= bout["end_s"] + 0.3)]
-            cad = cadence_from_steps(inside)  # gait's own estimate, robust to a step lost in a gap
-            if cad is not None:
-                est_cad.append(cad)
-                ref_cad.append(float(bout["cadence_spm"]))  # Mobilise-D: mean stride cadence of the bout
-                weights.append(float(bout["n_ic"]))
-        if est_cad:
-            out.cadence_err_spm = float(np.average(est_cad, weights=weights) - np.average(ref_cad, weights=weights))
-        return out
+        _compare_walking(out, trial, res.steps)
+    else:
+        _compare_running(out, trial, res.steps, res.summary.cadence_spm, (rec.imu.t[0] + 0.3, rec.imu.t[-1] - 0.3))
+    return out
 
+
+def _compare_walking(out: TrialResult, trial: Trial, steps: pd.DataFrame) -> None:
+    """Walking bouts (Mobilise-D): side labels against each reference system, cadence per bout."""
+    walk = steps[steps["activity"] == "walk"]
+    for system, ref in trial.steps.groupby("system"):
+        ref = ref.dropna(subset=["ic_s"])
+        idx, ok = _match(walk["ic_s"].to_numpy(), ref["ic_s"].to_numpy(), WALK_MATCH_S)
+        _sides(out, str(system), walk.iloc[idx[ok]], ref["side"].to_numpy()[ok])
+    est_cad, ref_cad, weights = [], [], []
+    for _, bout in trial.bouts.iterrows():
+        inside = walk[(walk["ic_s"] >= bout["start_s"] - 0.3) & (walk["ic_s"] <= bout["end_s"] + 0.3)]
+        cad = cadence_from_steps(inside)  # gait's own estimate, robust to a step lost in a gap
+        if cad is not None:
+            est_cad.append(cad)
+            ref_cad.append(float(bout["cadence_spm"]))  # Mobilise-D: mean stride cadence of the bout
+            weights.append(float(bout["n_ic"]))
+    if est_cad:
+        out.cadence_err_spm = float(np.average(est_cad, weights=weights) - np.average(ref_cad, weights=weights))
+
+
+def _compare_running(
+    out: TrialResult, trial: Trial, steps: pd.DataFrame, est_cad: float | None, span_s: tuple[float, float]
+) -> None:
+    """Running contacts against force-plate or treadmill events; cadence, sides, pelvic drop and braking."""
     run = steps[steps["activity"] == "run"]
-    ref = trial.steps[(trial.steps["ic_s"] > t0) & (trial.steps["to_s"] < t1)]
+    ref = trial.steps[(trial.steps["ic_s"] > span_s[0]) & (trial.steps["to_s"] < span_s[1])]
     idx, ok = _match(run["ic_s"].to_numpy(), ref["ic_s"].to_numpy(), RUN_MATCH_S)
     out.n_ref = len(ref)
     out.found = float(ok.mean()) if len(ok) else math.nan
@@ -256,25 +266,28 @@ def compare(trial: Trial, cond: Condition, seed: int, config: AnalysisConfig | N
     out.ct_err_ms = est["contact_time_ms"].to_numpy() - 1000 * (r["to_s"].to_numpy() - r["ic_s"].to_numpy())
     # cadence over the span both cover, with the same estimator on both sides
     span = (ref["ic_s"] >= run["ic_s"].min() - 0.05) & (ref["ic_s"] <= run["ic_s"].max() + 0.05)
-    est_cad = res.summary.cadence_spm
     out.cadence_err_spm = (est_cad - reference_cadence(ref.loc[span, "ic_s"].to_numpy())) if est_cad else math.nan
     if (ref["side"] != "").any():
         _sides(out, "force plate", est, r["side"].to_numpy())
     if "contralateral_drop_deg" in ref:
-        d = est["pelvic_drop_deg"].to_numpy() - r["contralateral_drop_deg"].to_numpy()
-        out.drop_step_err_deg = d[np.isfinite(d)]
-        for side in ("L", "R"):
-            sel = (r["side"].to_numpy() == side) & (est["side"].to_numpy() == side)
-            if sel.any():
-                out.drop_side_err_deg[side] = float(
-                    np.nanmean(est["pelvic_drop_deg"].to_numpy()[sel])
-                    - np.mean(r["contralateral_drop_deg"].to_numpy()[sel])
-                )
+        _drop_errors(out, est, r)
     if "braking_dv_mps" in ref:
         ok_b = np.isfinite(est["braking_dv_mps"].to_numpy())
         out.braking_est = est["braking_dv_mps"].to_numpy()[ok_b]
         out.braking_ref = r["braking_dv_mps"].to_numpy()[ok_b]
-    return out
+
+
+def _drop_errors(out: TrialResult, est: pd.DataFrame, r: pd.DataFrame) -> None:
+    """Pelvic drop per matched step, and per side (mean over the steps both call that side)."""
+    d = est["pelvic_drop_deg"].to_numpy() - r["contralateral_drop_deg"].to_numpy()
+    out.drop_step_err_deg = d[np.isfinite(d)]
+    for side in ("L", "R"):
+        sel = (r["side"].to_numpy() == side) & (est["side"].to_numpy() == side)
+        if sel.any():
+            out.drop_side_err_deg[side] = float(
+                np.nanmean(est["pelvic_drop_deg"].to_numpy()[sel])
+                - np.mean(r["contralateral_drop_deg"].to_numpy()[sel])
+            )
 
 
 # --------------------------------------------------------------------------------------------------------- #
@@ -707,6 +720,20 @@ def run_validation(
     return Validation(results, run_grid(quick, config), present, missing, cv)
 
 
+def _error_table(base: list[TrialResult], attr: str) -> pd.DataFrame:
+    """One error's statistics per trial, per data set (pooled) and over all of them."""
+    rows = [{"data": f"{r.dataset} / {r.trial}", **stats(getattr(r, attr))} for r in base if len(getattr(r, attr))]
+    datasets = tuple(dict.fromkeys(r.dataset for r in base))
+    for ds in datasets:
+        vals = _cat(base, attr, (ds,))
+        if len(vals):
+            rows.append({"data": f"**{ds} (pooled)**", **stats(vals)})
+    allv = _cat(base, attr, datasets)
+    if len(allv):
+        rows.append({"data": "**all (pooled)**", **stats(allv)})
+    return pd.DataFrame(rows)
+
+
 def iter_dataset_tables(v: Validation) -> Iterator[tuple[str, pd.DataFrame]]:
     """Per-metric tables (as recorded): per data set / trial and pooled."""
     base = [r for r in v.results if r.condition == "as recorded"]
@@ -716,20 +743,9 @@ def iter_dataset_tables(v: Validation) -> Iterator[tuple[str, pd.DataFrame]]:
         ("ct_err_ms", "Contact time error (ms)"),
         ("drop_step_err_deg", "Pelvic drop error per step (deg)"),
     ):
-        rows = []
-        for r in base:
-            vals = getattr(r, attr)
-            if len(vals):
-                rows.append({"data": f"{r.dataset} / {r.trial}", **stats(vals)})
-        for ds in dict.fromkeys(r.dataset for r in base):
-            vals = _cat(base, attr, (ds,))
-            if len(vals):
-                rows.append({"data": f"**{ds} (pooled)**", **stats(vals)})
-        allv = _cat(base, attr, tuple(dict.fromkeys(r.dataset for r in base)))
-        if len(allv):
-            rows.append({"data": "**all (pooled)**", **stats(allv)})
-        if rows:
-            yield label, pd.DataFrame(rows)
+        table = _error_table(base, attr)
+        if len(table):
+            yield label, table
     rows = []
     for r in base:
         for system, ok in r.side_ok.items():
