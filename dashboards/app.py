@@ -30,9 +30,9 @@ def bundled_recordings() -> Path | None:
 
 
 def default_data_dir() -> Path:
-    from gait.store import default_path
+    from gait.api import default_store_path
 
-    return bundled_recordings() or default_path().parent / "recordings"
+    return bundled_recordings() or default_store_path().parent / "recordings"
 
 
 def create_app(

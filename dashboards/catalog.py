@@ -29,16 +29,29 @@ from typing import Any
 
 import pandas as pd
 
-import gait
-from gait.errors import GaitError, RecordingError
-from gait.recording.folder import is_recording_folder
-from gait.runs import chronological, run_day, runner_of, short_name
-from gait.store import RunStore, default_path
+from gait.api import (
+    GaitError,
+    Recording,
+    RecordingError,
+    RunRecord,
+    RunStore,
+    Severity,
+    analyze,
+    chronological,
+    default_store_path,
+    is_recording_folder,
+    load,
+    read_any,
+    run_day,
+    runner_of,
+    save,
+    short_name,
+)
 
-CACHE_VERSION = 2  # 2: analysis JSON gait.analysis/2 (speeds in _mps); older entries are analysed again
+CACHE_VERSION = 3  # 3: the analysis JSON as gait.analysis/2 (the run record's fields); older entries are redone
 MAX_DEPTH = 4  # data/runner/year/recording
 UPLOAD_MAX_BYTES = 64 * 1024 * 1024
-UPLOAD_TYPES = (".csv", ".zip")
+UPLOAD_TYPES = (".csv", ".zip", ".fit")
 UPLOADS = "uploads"
 LIVE = "live"
 RAW_CACHE = 2  # recordings kept in memory for the raw-signal viewer
@@ -62,9 +75,18 @@ class RunEntry:
     def ok(self) -> bool:
         return self.analysis is not None
 
+    @property
+    def record(self) -> RunRecord:
+        """The run's numbers (the run-record fields of the analysis JSON); a run that could not be analysed has none."""
+        if self.analysis is None:
+            raise ValueError(f"{self.slug}: not analysed ({self.error})")
+        return RunRecord.from_dict(self.analysis)
+
     def n_findings(self) -> int:
         """Findings worth a look (watch / act), as in the runs table."""
-        return sum(1 for f in (self.analysis or {}).get("findings", []) if f["severity"] in ("watch", "act"))
+        return sum(
+            1 for f in (self.analysis or {}).get("findings", []) if f["severity"] in (Severity.WATCH, Severity.ACT)
+        )
 
 
 @dataclass
@@ -78,10 +100,10 @@ class Catalog:
         self.data_dir = Path(self.data_dir).resolve()
         if not self.data_dir.is_dir():
             raise RecordingError(f"{self.data_dir}: no such folder (give the folder of recordings with --data)")
-        self.store_path = Path(self.store_path) if self.store_path else default_path()
+        self.store_path = Path(self.store_path) if self.store_path else default_store_path()
         self.cache_dir = Path(self.cache_dir) if self.cache_dir else self.store_path.parent / "cache" / "dashboard"
         self._lock = threading.RLock()
-        self._raw: OrderedDict[str, gait.Recording] = OrderedDict()
+        self._raw: OrderedDict[str, Recording] = OrderedDict()
         self._steps_fallback: dict[str, pd.DataFrame] = {}  # only when the cache folder is not writable
 
     # ---- discovery -------------------------------------------------------------------------------------------
@@ -150,10 +172,10 @@ class Catalog:
             except (OSError, ValueError, TypeError):
                 pass  # a damaged cache entry is simply rebuilt
         try:
-            rec = gait.load(path)
+            rec = load(path)
             store = RunStore(self.store_path)
             try:
-                result = gait.analyze(rec, store=store, save=True)
+                result = analyze(rec, store=store, save=True)
             finally:
                 store.close()
         except GaitError as exc:
@@ -189,13 +211,13 @@ class Catalog:
         _, pq = self._cache_files(entry.path)
         return pd.read_parquet(pq)
 
-    def recording(self, slug: str) -> gait.Recording:
+    def recording(self, slug: str) -> Recording:
         """The samples, for the raw-signal viewer (the last few kept in memory)."""
         with self._lock:
             if slug in self._raw:
                 self._raw.move_to_end(slug)
                 return self._raw[slug]
-            rec = gait.load(self.runs[slug].path)
+            rec = load(self.runs[slug].path)
             self._raw[slug] = rec
             while len(self._raw) > RAW_CACHE:
                 self._raw.popitem(last=False)
@@ -213,15 +235,15 @@ class Catalog:
         """Import a file uploaded in the browser (``contents``: the data URL dcc.Upload gives) as a recording.
 
         Accepts a plain CSV (docs/csv-format.md), a phone app's export (Sensor Logger zip, phyphox CSV or zip;
-        docs/phones.md) or a zip of a recording folder, up to 64 MiB; the result is a recording folder under
-        ``DATA/uploads``. Raises RecordingError with a one-line reason otherwise.
+        docs/phones.md), a watch's FIT file or a zip of a recording folder, up to 64 MiB; the result is a
+        recording folder under ``DATA/uploads``. Raises RecordingError with a one-line reason otherwise. A FIT
+        file holds no raw IMU samples: it is kept with the watch's numbers, and its entry says gait's own
+        analysis needs raw samples (``entry.error``; the upload itself succeeded).
         """
         name = Path(filename or "").name
         suffix = Path(name).suffix.lower()
         if suffix not in UPLOAD_TYPES:
-            raise RecordingError(
-                f"{name or 'upload'}: unsupported file type (upload a .csv file or a zipped recording)"
-            )
+            raise RecordingError(f"{name or 'upload'}: unsupported file type (upload a .csv, .zip or .fit file)")
         _, _, b64 = (contents or "").partition(",")
         if len(b64) * 3 // 4 > UPLOAD_MAX_BYTES:
             raise RecordingError(f"{name}: larger than the {UPLOAD_MAX_BYTES // 2**20} MiB upload limit")
@@ -234,6 +256,7 @@ class Catalog:
         k = 2
         while target.exists():
             target, k = self.data_dir / UPLOADS / f"{stem}-{k}", k + 1
+        watch_only = False
         with tempfile.TemporaryDirectory(prefix="gait-upload-") as tmp:
             src = Path(tmp) / f"{stem}{suffix}"
             src.write_bytes(data)
@@ -241,19 +264,18 @@ class Catalog:
                 if suffix == ".zip" and _zipped_recording(src):
                     self._unzip_recording(src, target)
                 else:  # a plain CSV, or a phone app's export (Sensor Logger zip, phyphox CSV or zip)
-                    from gait.recording import save
-                    from gait.recording.detect import read_any
-
                     rec = read_any(src, **({"acc_unit": acc_unit} if acc_unit else {}))
-                    meta = rec.meta.replace(title=Path(name).stem, source_detail=f"uploaded {name}")
+                    detail = rec.meta.source_detail.replace(src.name, name)
+                    meta = rec.meta.replace(title=Path(name).stem, source_detail=f"uploaded {detail}")
                     save(dataclasses.replace(rec, meta=meta), target)
+                    watch_only = rec.imu.n == 0 and "watch" in rec.extra
             except GaitError as exc:
                 shutil.rmtree(target, ignore_errors=True)
                 raise RecordingError(str(exc).replace(str(src), name)) from None
         with self._lock:
             entry = self._entry(target)
             self.runs[entry.slug] = entry
-        if entry.error:
+        if entry.error and not watch_only:
             raise RecordingError(entry.error)
         return entry
 
@@ -277,7 +299,7 @@ class Catalog:
                         shutil.copyfileobj(fin, fout)
         except zipfile.BadZipFile:
             raise RecordingError(f"{src}: not a valid zip file") from None
-        gait.load(target)  # a broken recording is refused now, not shown as a failed run
+        load(target)  # a broken recording is refused now, not shown as a failed run
 
     def add_folder(self, folder: Path) -> RunEntry:
         """A recording just written inside the data folder (e.g. by the live page)."""

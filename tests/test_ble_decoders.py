@@ -94,6 +94,16 @@ def test_polar_golden(g: dict):
     elif kind == "float_content":
         dps = polar.decode_compressed(data, ref_bytes=4).astype(np.int32).view(np.float32)
         np.testing.assert_allclose(dps, want["dps"], rtol=1e-6)
+    elif kind == "scaled_frame":  # a whole frame through the driver's decoding, with the START answer's factor
+        f = polar.parse_frame(data)
+        assert (f.measurement, f.timestamp_ns, f.compressed, f.frame_type) == (
+            want["measurement"],
+            want["timestamp_ns"],
+            want["compressed"],
+            want["frame_type"],
+        )
+        dps = polar.frame_values(f, g["factor"]) / polar.DEG
+        np.testing.assert_allclose(dps, want["dps"], rtol=1e-6)
     elif kind == "partial_deltas":
         ref = polar.decode_compressed(data[:6])
         width = data[6]

@@ -19,6 +19,7 @@ from dashboards.catalog import CACHE_VERSION, UPLOAD_MAX_BYTES, Catalog
 from dashboards.live import LiveController, LiveRequest
 from dashboards.pages.trends import compare_rows
 from dashboards.style import LEFT, RIGHT, WARN, fmt
+from gait.analysis.summary import RunRecord
 from gait.errors import GaitError, RecordingError
 from gait.recording import save
 from gait.simulate import SimConfig, simulate
@@ -166,14 +167,14 @@ def test_weekly_load_flags_spikes() -> None:
 
 def test_trend_and_compare_handle_missing_values() -> None:
     runs = [
-        {"day": "2026-11-01", "name": "a", "values": {"drop_left_deg": 4.0, "drop_right_deg": None}},
-        {"day": "2026-11-03", "name": "b", "values": {"drop_left_deg": 5.0, "drop_right_deg": 6.0}},
+        {"day": "2026-11-01", "name": "a", "record": RunRecord(pelvic_drop_left_deg=4.0, pelvic_drop_right_deg=None)},
+        {"day": "2026-11-03", "name": "b", "record": RunRecord(pelvic_drop_left_deg=5.0, pelvic_drop_right_deg=6.0)},
     ]
     fig = figures.metric_trend(runs, "pelvic_drop_deg")
     assert [t.name for t in fig.data] == ["left stance", "right stance"]
     assert np.isnan(fig.data[1].y[0])
     rows = compare_rows(
-        {"cadence_spm": 170.0, "braking_dv_mps": 0.201}, {"cadence_spm": 178.5, "braking_dv_mps": 0.199}
+        RunRecord(cadence_spm=170.0, braking_dv_mps=0.201), RunRecord(cadence_spm=178.5, braking_dv_mps=0.199)
     )
     by = {r["metric"]: r for r in rows}
     assert by["Cadence (spm)"]["diff"] == "+8.5"
@@ -209,6 +210,22 @@ def test_upload_a_sensor_logger_export(catalog: Catalog, tmp_path: Path) -> None
     assert entry.analysis["cadence_spm"] == pytest.approx(sim.truth_summary()["cadence_spm"], abs=1.0)
 
 
+def test_upload_a_watch_fit_file(catalog: Catalog) -> None:
+    """A watch's FIT file (test encoder, Stryd fields) is kept with its own numbers; a cyclist's is refused."""
+    from dashboards.pages.runs import watch_text
+    from tests.fixtures.phone.phone_sim import FitSession, fit_bytes, watch_records
+
+    run = fit_bytes(watch_records(90, stryd=True), stryd=True, sessions=(FitSession("running", 0, 90, "trail"),))
+    entry = catalog.import_upload("Trail run.fit", _data_url(run, "application/octet-stream"))
+    assert entry.slug == "uploads/Trail_run" and not entry.ok and "raw IMU samples" in (entry.error or "")
+    text = watch_text(catalog, entry)
+    assert "running (trail)" in text and "cadence 173.0 spm" in text and "power 250 W, form power 70 W" in text
+    ride = fit_bytes(watch_records(90, cadence=90), sessions=(FitSession("cycling", 0, 90, "road"),))
+    with pytest.raises(GaitError, match=r"Ride.fit: a cycling \(road\) activity, not running or walking"):
+        catalog.import_upload("Ride.fit", _data_url(ride, "application/octet-stream"))
+    assert not (catalog.data_dir / "uploads" / "Ride").exists()
+
+
 @pytest.mark.parametrize(
     ("name", "contents", "message"),
     [
@@ -237,7 +254,8 @@ def test_zipped_recording_upload_ignores_paths_outside(catalog: Catalog, data: P
     entry = catalog.import_upload("asym copy.zip", _data_url(buf.getvalue(), "application/zip"))
     assert entry.ok and entry.slug.startswith("uploads/asym_copy")
     assert not (data.parent / "escape.txt").exists() and not (data / "escape.txt").exists()
-    assert entry.analysis["pelvic_drop_deg"] == catalog.runs["asym_run"].analysis["pelvic_drop_deg"]
+    assert entry.record.pelvic_drop_left_deg == catalog.runs["asym_run"].record.pelvic_drop_left_deg
+    assert entry.record.pelvic_drop_right_deg == catalog.runs["asym_run"].record.pelvic_drop_right_deg
 
 
 def test_live_session_with_an_emulated_sensor(catalog: Catalog) -> None:
@@ -329,7 +347,7 @@ def _wait_tiles(live: LiveController, timeout_s: float = 30.0) -> dict:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         state = live.state()
-        if (state.get("tiles") or {}).get("drop_left_deg") is not None or state.get("phase") == "error":
+        if (state.get("tiles") or {}).get("pelvic_drop_left_deg") is not None or state.get("phase") == "error":
             return state
         time.sleep(0.3)
     return live.state()
@@ -368,7 +386,7 @@ def test_live_session_from_a_phone_pushing_to_sensor_logger_receiver(catalog: Ca
     assert set(statuses) == {200} and refused == 403
     tiles = state["tiles"]
     assert tiles["cadence_spm"] == pytest.approx(truth["cadence_spm"], abs=2.0)
-    assert tiles["drop_right_deg"] == pytest.approx(truth["pelvic_drop_deg_right"], abs=1.5)
+    assert tiles["pelvic_drop_right_deg"] == pytest.approx(truth["pelvic_drop_deg_right"], abs=1.5)
     end = live.state()
     assert end["phase"] == "stopped", end.get("message")
     saved = catalog.get(f"live/{Path(end['folder']).name}")

@@ -8,27 +8,24 @@ from urllib.parse import quote
 from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 from dash.dash_table.Format import Format, Scheme
 
-from dashboards.catalog import UPLOAD_MAX_BYTES, RunEntry
+from dashboards.catalog import UPLOAD_MAX_BYTES, Catalog, RunEntry
 from dashboards.context import AppContext
-from gait.errors import GaitError
+from dashboards.style import LEFT, WARN, metric_info
+from gait.api import GaitError, watch_summary
 
+#: the run-record fields shown as columns (header and decimals from the record), between the run and its findings
+VALUE_FIELDS = ("cadence_spm", "pelvic_drop_left_deg", "pelvic_drop_right_deg", "braking_dv_mps")
 COLUMNS = [
     ("day", "Date", None),
     ("name", "Run", None),
     ("runner", "Runner", None),
     ("duration_min", "Running (min)", 1),
-    ("cadence_spm", "Cadence (spm)", 1),
-    ("drop_left_deg", "Drop L (deg)", 1),
-    ("drop_right_deg", "Drop R (deg)", 1),
-    ("braking_dv_mps", "Braking (m/s per step)", 2),
+    *((key, f"{metric_info(key).label} ({metric_info(key).unit})", metric_info(key).digits) for key in VALUE_FIELDS),
     ("findings", "Findings", None),
     ("source", "Source", None),
 ]
 TOOLTIPS = {
-    "cadence_spm": "Steps per minute while running.",
-    "drop_left_deg": "Median pelvic drop during left-foot stance.",
-    "drop_right_deg": "Median pelvic drop during right-foot stance.",
-    "braking_dv_mps": "Median forward speed lost per step after landing.",
+    **{key: metric_info(key).help for key in VALUE_FIELDS},
     "findings": "Findings marked 'watch' or 'act' (hip-related mechanisms; not a diagnosis).",
     "source": "Where the samples came from. 'synthetic' = made by gait's simulator or an emulated sensor.",
 }
@@ -39,21 +36,17 @@ def _r(x: Any, digits: int) -> float | None:
 
 
 def row(e: RunEntry) -> dict[str, Any]:
-    a = e.analysis or {}
-    drop = a.get("pelvic_drop_deg") or {}
+    r = e.record
     return {
         "slug": e.slug,
         "day": e.day or "",
         "id": e.slug,  # the row id: a click on the row opens the run
         "name": e.name,
         "runner": e.runner,
-        "duration_min": _r((a.get("running_s") or 0) / 60.0, 1),
-        "cadence_spm": _r(a.get("cadence_spm"), 1),
-        "drop_left_deg": _r(drop.get("left"), 1),
-        "drop_right_deg": _r(drop.get("right"), 1),
-        "braking_dv_mps": _r(a.get("braking_dv_mps"), 2),
+        "duration_min": _r((r.running_s or 0) / 60.0, 1),
+        **{key: _r(r.value(key), metric_info(key).digits) for key in VALUE_FIELDS},
         "findings": e.n_findings(),
-        "source": ("synthetic" if e.synthetic else "") or (a.get("recording") or {}).get("source", ""),
+        "source": ("synthetic" if e.synthetic else "") or (e.analysis or {})["recording"]["source"],
     }
 
 
@@ -70,6 +63,26 @@ def failures(ctx: AppContext) -> html.Div:
         [html.Summary(f"{len(bad)} file(s) could not be analysed"), html.Ul([html.Li(e.error) for e in bad])],
         className="failures",
     )
+
+
+def watch_text(catalog: Catalog, entry: RunEntry) -> str:
+    """What an uploaded watch file says (medians while running, or walking), and why gait shows no analysis."""
+    rec = catalog.recording(entry.slug)
+    w = watch_summary(rec)
+    parts = [f"Imported {entry.name} ({rec.meta.source_detail.removeprefix('uploaded ')})."]
+    if w is not None:
+        vals = [
+            ("cadence", w.cadence_spm, "spm", 1), ("contact", w.contact_time_ms, "ms", 0),
+            ("vertical oscillation", w.vertical_oscillation_cm, "cm", 1), ("power", w.power_w, "W", 0),
+            ("form power", w.form_power_w, "W", 0),
+        ]  # fmt: skip
+        shown = ", ".join(f"{n} {v:.{d}f} {u}" for n, v, u, d in vals if v is not None)
+        parts.append(f"Watch, while {w.activity}: {shown or 'no running dynamics'}.")
+    parts.append(
+        "gait's own analysis needs raw IMU samples: attach it to a recording of the same run with "
+        "'gait import FILE.fit --attach RECORDING'."
+    )
+    return " ".join(parts)
 
 
 def _column(key: str, label: str, digits: int | None) -> dict[str, Any]:
@@ -108,12 +121,12 @@ def layout(ctx: AppContext) -> html.Div:
                 style_cell={"fontFamily": "inherit", "padding": "6px 8px", "textAlign": "left"},
                 style_header={"fontWeight": "600", "backgroundColor": "#f3f3f3"},
                 style_cell_conditional=[
-                    {"if": {"column_id": "name"}, "color": "#0072B2", "fontWeight": "600", "cursor": "pointer"}
+                    {"if": {"column_id": "name"}, "color": LEFT, "fontWeight": "600", "cursor": "pointer"}
                 ],
                 style_data_conditional=[
                     {
                         "if": {"filter_query": "{findings} > 0", "column_id": "findings"},
-                        "color": "#D55E00",
+                        "color": WARN,
                         "fontWeight": "600",
                     }
                 ],
@@ -127,7 +140,7 @@ def layout(ctx: AppContext) -> html.Div:
                         children=html.Div(["Drop a file here or ", html.A("choose one")]),
                         className="upload",
                         max_size=UPLOAD_MAX_BYTES,
-                        accept=".csv,.zip",
+                        accept=".csv,.zip,.fit",
                         multiple=False,
                     ),
                     html.Label(
@@ -152,8 +165,9 @@ def layout(ctx: AppContext) -> html.Div:
             ),
             html.P(
                 "A plain CSV (time_s, acc_x/y/z, optional gyr_x/y/z; see docs/csv-format.md), a phone app's export "
-                "(Sensor Logger zip, phyphox CSV; see docs/phones.md) or a zipped recording folder, up to "
-                f"{UPLOAD_MAX_BYTES // 2**20} MiB. It is stored in the data folder under uploads/.",
+                "(Sensor Logger zip, phyphox CSV; see docs/phones.md), a watch's FIT file (its own numbers) or a "
+                f"zipped recording folder, up to {UPLOAD_MAX_BYTES // 2**20} MiB. It is stored in the data folder "
+                "under uploads/.",
                 className="muted",
             ),
             dcc.Loading(html.Div(id="upload-status", role="status")),
@@ -188,6 +202,8 @@ def register(app: Dash, ctx: AppContext) -> None:
             entry = ctx.catalog.import_upload(filename or "", contents, None if unit == "auto" else unit)
         except GaitError as exc:
             return html.Span(f"Not imported: {exc}", className="error"), no_update
+        if not entry.ok:  # a watch's FIT file: its own numbers; gait's analysis needs raw IMU samples
+            return html.Span(watch_text(ctx.catalog, entry), className="ok"), table_data(ctx)
         return (
             html.Span(
                 ["Imported ", dcc.Link(entry.name, href=f"/run/{quote(entry.slug)}"), f" ({entry.slug})."],

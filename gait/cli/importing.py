@@ -4,19 +4,21 @@ FIT file (the watch's own running dynamics, since gait's analysis needs raw IMU 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gait.analysis.result import SCHEMA
 from gait.errors import RecordingError
-from gait.recording import Recording, load, save
-from gait.recording.detect import detect_format, read_any
+
+if TYPE_CHECKING:
+    from gait.recording import Recording
 
 NO_IMU = "gait's own analysis needs raw IMU samples (a phone or sensor at the sacrum); a FIT file holds only the " \
     "watch's summary numbers"  # fmt: skip
 
 
 def import_file(args: argparse.Namespace) -> int:
+    from gait.recording import load, save
+    from gait.recording.detect import detect_format, read_any
+
     fmt = detect_format(args.file) if args.format == "auto" else args.format
     opts = {k: v for k, v in (("acc_unit", args.acc_unit), ("gyr_unit", args.gyr_unit)) if v}
     if opts and fmt != "csv":
@@ -44,13 +46,17 @@ def import_file(args: argparse.Namespace) -> int:
 
 def watch_only(rec: Recording) -> dict[str, Any]:
     """The JSON object ``gait analyze`` prints for a recording with watch data but no IMU samples."""
+    import dataclasses
+
+    from gait.analysis.result import SCHEMA
     from gait.runs import watch_summary
 
     w = watch_summary(rec)
     return {
         "schema": SCHEMA,
         "recording": {"name": rec.name, "path": str(rec.path) if rec.path else None, "id": rec.meta.id,
-                      "source": rec.meta.source, "start_utc": rec.meta.start_utc},
+                      "source": rec.meta.source, "detail": rec.meta.source_detail,
+                      "start_utc": rec.meta.start_utc},
         "analysis_available": False,
         "reason": NO_IMU,
         "watch": None if w is None else dataclasses.asdict(w),
@@ -64,12 +70,16 @@ def format_watch_only(d: dict[str, Any]) -> str:
         v = w.get(key)
         return "n/a" if v is None else f"{v:.{digits}f} {unit}"
 
+    power = ""
+    if w.get("power_w") is not None or w.get("form_power_w") is not None:
+        power = f", power {f('power_w', 'W')}, form power {f('form_power_w', 'W')}"
     return "\n".join(
         [
-            f"{d['recording']['name']}  (watch file; {d['recording']['source']})",
-            f"  Watch         cadence {f('cadence_spm', 'spm', 1)}, contact {f('contact_time_ms', 'ms')}, "
-            f"vertical osc. {f('vertical_oscillation_cm', 'cm', 1)}, contact balance {f('contact_balance_pct', '%', 1)}"
-            f", step length {f('step_length_m', 'm', 2)} ({w.get('n', 0)} records)",
+            f"{d['recording']['name']}  (watch file; {d['recording']['source']}; {d['recording']['detail']})",
+            f"  Watch         {w.get('activity', 'running')}: cadence {f('cadence_spm', 'spm', 1)}, contact "
+            f"{f('contact_time_ms', 'ms')}, vertical osc. {f('vertical_oscillation_cm', 'cm', 1)}, contact balance "
+            f"{f('contact_balance_pct', '%', 1)}, step length {f('step_length_m', 'm', 2)}{power} "
+            f"({w.get('n', 0)} records)",
             f"  Not analysed  {d['reason']}",
         ]
     )

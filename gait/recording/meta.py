@@ -30,13 +30,13 @@ IMU_CHANNELS: tuple[str, ...] = (
     "gyr_y_rads",
     "gyr_z_rads",
 )
-CHANNEL_UNITS = {"t_s": "s", "acc": "m/s^2", "gyr": "rad/s"}
 
 #: Channels of a Running Speed and Cadence stream (a foot pod: a second opinion beside the IMU, and speed).
 RSC_CHANNELS: tuple[str, ...] = ("t_s", "speed_mps", "cadence_spm", "stride_length_m", "distance_m")
 _UNITS = {"speed_mps": "m/s", "cadence_spm": "1/min", "stride_length_m": "m", "distance_m": "m"}
 #: a watch's running dynamics (FIT import, stream "watch")
 _UNITS.update(vertical_oscillation_cm="cm", contact_time_ms="ms", contact_balance_pct="%", step_length_m="m")
+_UNITS.update(power_w="W", form_power_w="W")  # running power (a Stryd pod or the watch)
 #: channel names older versions wrote, read under today's name (``_ms`` once also meant metres per second)
 RENAMED_CHANNELS = {"speed_ms": "speed_mps"}
 
@@ -53,7 +53,6 @@ PLACEMENTS = (
     "chest",
     "other",
 )
-CLOCK_SOURCES = ("device", "host", "simulated", "file")
 
 
 def utc_now_iso() -> str:
@@ -97,6 +96,10 @@ class StreamInfo:
     placement: str = ""  # where this stream's sensor was worn, when it differs per stream (several sensors)
     device: str = ""  # the sensor behind this stream (name and address), for recordings of several sensors
     lost_samples: int = 0  # samples the device sent that never arrived (from its timestamps or sequence numbers)
+    #: the phone removed gravity from the accelerometer (a linear-acceleration export): the analysis estimates
+    #: the vertical itself and reports only what does not need gravity measured (gait/analysis/gravity.py)
+    gravity_removed: bool = False
+    activity: str = ""  # what the source file declared (a FIT file's sport: running or walking)
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,11 @@ class RecordingMeta:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d["streams"] = [dict(s, units=_units_for(s["channels"])) for s in d["streams"]]
+        d["streams"] = [
+            {k: v for k, v in s.items() if k not in _OPTIONAL_STREAM or v != _OPTIONAL_STREAM[k]}
+            | {"units": _units_for(s["channels"])}
+            for s in d["streams"]
+        ]
         return d
 
     @classmethod
@@ -212,6 +219,8 @@ def _check_types(obj: Any, where: str) -> None:
             raise RecordingError(f"{where}: field {f.name!r} is {value!r:.40}, expected {kind}")
 
 
+#: stream fields written only when set, so recordings without them stay readable by earlier versions of gait
+_OPTIONAL_STREAM = {"gravity_removed": False, "activity": ""}
 _SCALAR_FIELDS = {
     f.name for f in dataclasses.fields(RecordingMeta) if f.name not in {"device", "subject", "streams", "gaps"}
 }

@@ -14,11 +14,16 @@ Conventions (see docs/phones.md; Sensor Logger's COORDINATES.md and UNITS.md):
 * The gyroscope (rad/s, right-handed about the same axes) agrees on both platforms.
 * phyphox's "Acceleration with g" is specific force in m/s^2; gait takes it in the Android convention (the iOS
   app's sign is not verified here: ``platform="ios"`` negates it, see docs/phones.md).
+* Exports without gravity (phyphox "Acceleration without g", a Sensor Logger export without Gravity or
+  TotalAcceleration) are imported as *linear* acceleration (``StreamInfo.gravity_removed``); the analysis finds
+  the vertical itself and reports step timing only (gait/analysis/gravity.py).
+* Each sensor's own rate is checked before merging, so a 1 Hz export is refused naming its rate.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import zipfile
 from dataclasses import dataclass
@@ -28,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from gait.errors import RecordingError
-from gait.recording.csv_import import check_samples
+from gait.recording.csv_import import MIN_RATE_HZ, check_samples
 from gait.recording.meta import DeviceInfo, RecordingMeta, StreamInfo
 from gait.recording.model import ImuData, Recording
 
@@ -66,22 +71,43 @@ def _interp(src: Series, t: np.ndarray) -> np.ndarray:
     return out
 
 
-def specific_force(acc: Series, gravity: Series | None, platform: str, *, has_gravity: bool) -> np.ndarray:
-    """Accelerometer values as specific force in gait's convention (m/s^2, +g along up when still).
-
-    ``has_gravity``: the accelerometer series already includes gravity (Android ``totalacceleration``, phyphox);
-    else ``gravity`` is added back (on the accelerometer's timestamps)."""
+def specific_force(
+    acc: Series, gravity: Series | None, platform: str, *, has_gravity: bool, linear_ok: bool = False
+) -> np.ndarray:
+    """Accelerometer values in gait's convention (m/s^2, Android signs): specific force (+g along up when
+    still) when the series includes gravity (Android ``totalacceleration``, phyphox "with g") or ``gravity`` is
+    given to add back (on the accelerometer's timestamps). Without either: the linear acceleration as it is
+    when ``linear_ok`` (an export, marked ``gravity_removed``), else an error asking for Gravity (live)."""
     if platform not in PLATFORMS:
         raise RecordingError(f"unknown phone platform {platform!r} (choose from {', '.join(PLATFORMS)})")
     total = acc.v.copy()
     if not has_gravity:
-        if gravity is None or gravity.n < 2:
+        if gravity is not None and gravity.n >= 2:
+            total = total + _interp(gravity, acc.t)
+        elif not linear_ok:
             raise RecordingError(
                 "the phone's accelerometer has gravity removed and no gravity sensor was logged: turn on "
                 "'Gravity' in the app (gait needs acceleration including gravity)"
             )
-        total = total + _interp(gravity, acc.t)
     return -total if platform == "ios" else total
+
+
+def series_rate(s: Series) -> float:
+    """A sensor's rate from its median sample interval (NaN with fewer than two samples)."""
+    dt = np.diff(s.t)
+    return float(1.0 / np.median(dt)) if len(dt) and np.median(dt) > 0 else float("nan")
+
+
+def need_rate(where: Path, name: str, s: Series, app: str) -> None:
+    """One line naming the real problem when a sensor was logged too slowly for gait (e.g. at 1 Hz)."""
+    rate = series_rate(s)
+    if s.n < 2:
+        raise RecordingError(f"{where}: {name} holds {s.n} sample(s); nothing to analyse")
+    if not rate >= MIN_RATE_HZ:
+        raise RecordingError(
+            f"{where}: {name} was recorded at {rate:.3g} Hz; gait needs at least {MIN_RATE_HZ:.0f} Hz (set the "
+            f"sampling rate to the highest, e.g. 100 Hz, in {app} before recording)"
+        )
 
 
 def merge_imu(
@@ -124,8 +150,12 @@ class _Files:
 
     def head(self, name: str) -> str:
         """The header line of a file, lower case."""
-        raw = self._data[name] if name in self._data else self._paths[name].read_bytes()[:1000]
-        return raw[:1000].decode("utf-8-sig", errors="replace").split("\n", 1)[0].strip().lower().replace('"', "")
+        if name in self._data:
+            raw = self._data[name][:1000]
+        else:
+            with open(self._paths[name], "rb") as f:
+                raw = f.read(1000)
+        return raw.decode("utf-8-sig", errors="replace").split("\n", 1)[0].strip().lower().replace('"', "")
 
     def frame(self, name: str) -> pd.DataFrame | None:
         name = name.lower()
@@ -142,15 +172,19 @@ class _Files:
 
 
 def is_sensorlogger(path: Path) -> bool:
-    """A Sensor Logger export: a zip or folder holding Accelerometer.csv (with ``seconds_elapsed``)."""
+    """A Sensor Logger export: a zip or folder of per-sensor CSVs with ``seconds_elapsed`` (or a Metadata.csv
+    naming the platform), with or without the accelerometer (its absence is then named, not guessed at)."""
     try:
         files = _Files(path)
     except RecordingError:
         return False
-    if "accelerometer.csv" not in files.names():
-        return False
-    head = files.head("accelerometer.csv")  # phyphox names a sheet Accelerometer.csv too, with "Time (s)"
-    return "seconds_elapsed" in head or ("time" in head.split(",") and "time (s)" not in head)
+    names = files.names()
+    if "metadata.csv" in names and "platform" in files.head("metadata.csv").split(","):
+        return True
+    if "accelerometer.csv" in names:
+        head = files.head("accelerometer.csv")  # phyphox names a sheet Accelerometer.csv too, with "Time (s)"
+        return "seconds_elapsed" in head or ("time" in head.split(",") and "time (s)" not in head)
+    return any("seconds_elapsed" in files.head(n) for n in sorted(names)[:20])
 
 
 def _xyz(df: pd.DataFrame, where: str) -> Series:
@@ -172,41 +206,75 @@ def read_sensorlogger(path: Path | str, *, placement: str = "waist_belt", platfo
     if not path.exists():
         raise RecordingError(f"{path}: no such file or folder")
     files = _Files(path)
-    meta_df = files.frame("Metadata.csv")
-    info: dict[str, str] = {}
-    if meta_df is not None and len(meta_df):
-        info = {str(k).strip().lower(): str(v).strip() for k, v in meta_df.iloc[0].items()}
-    if platform is None:
-        plat = info.get("platform", "").lower()
-        if plat not in PLATFORMS:
-            raise RecordingError(f"{path}: Metadata.csv does not say the platform (android/ios); give --phone-os")
-        standard = info.get("standardisation", "false").lower() in ("true", "1", "yes")
-        platform = "android" if standard else plat
+    names = files.names()
+    if not {"accelerometer.csv", "totalacceleration.csv"} & names:
+        held = sorted(" ".join(n.removesuffix(".csv").split()).title() for n in names if n != "metadata.csv")
+        has = ", ".join(held[:8]) or "no sensors"
+        raise RecordingError(
+            f"{path}: this Sensor Logger export has no accelerometer (it holds: {has}); turn on Accelerometer, "
+            "Gravity and Gyroscope in Sensor Logger"
+        )
+    info, platform = _sensorlogger_metadata(path, files, platform)
     total = files.frame("TotalAcceleration.csv")
+    acc_name = "TotalAcceleration.csv" if total is not None else "Accelerometer.csv"
     acc_df = total if total is not None else files.frame("Accelerometer.csv")
-    if acc_df is None:
-        raise RecordingError(f"{path}: no Accelerometer.csv (is this a Sensor Logger export?)")
-    acc = _xyz(acc_df, f"{path}: {'TotalAcceleration' if total is not None else 'Accelerometer'}.csv")
-    grav_df = files.frame("Gravity.csv")
-    gravity = _xyz(grav_df, f"{path}: Gravity.csv") if grav_df is not None else None
-    gyr_df = files.frame("Gyroscope.csv")
-    gyr = _xyz(gyr_df, f"{path}: Gyroscope.csv") if gyr_df is not None else None
+    acc = _xyz(acc_df, f"{path}: {acc_name}")
+    need_rate(path, acc_name, acc, "Sensor Logger")
+    notes: list[str] = []
+    gravity = _optional_series(path, files, "Gravity.csv", "to add back", notes) if total is None else None
+    gyr = _optional_series(path, files, "Gyroscope.csv", "to use: left out", notes)
+    linear = total is None and gravity is None
+    if linear:
+        notes.append(
+            "no gravity in this export (no TotalAcceleration.csv or usable Gravity.csv): analysed as linear "
+            "acceleration, step timing only"
+        )
     try:
-        force = specific_force(acc, gravity, platform, has_gravity=total is not None)
+        force = specific_force(acc, gravity, platform, has_gravity=total is not None, linear_ok=True)
     except RecordingError as exc:
         raise RecordingError(f"{path}: {exc}") from None
     t, force, gyr_v = merge_imu(acc.t, force, gyr)
     if len(t) < 10:
-        raise RecordingError(f"{path}: only {len(t)} accelerometer samples with gyroscope and gravity; too short")
-    check_samples(path, t, force, gyr_v)
+        raise RecordingError(
+            f"{path}: only {len(t)} of {acc.n} accelerometer samples overlap the gyroscope"
+            f"{'' if linear else ' and gravity'} in time; too short"
+        )
+    check_samples(path, t, force, gyr_v, gravity=not linear)
     start = pd.Timestamp(t[0], unit="s", tz="UTC").isoformat().replace("+00:00", "Z")
     device = DeviceInfo(
         name=f"Sensor Logger ({info.get('device name', '') or info.get('model', '') or 'phone'})",
         model=info.get("platform", platform),
         firmware=info.get("version", ""),
     )
-    detail = f"Sensor Logger export {path.name} ({platform} convention)"
-    return _phone_recording(path, t, force, gyr_v, device, placement, detail, start_utc=start[:19] + "Z")
+    detail = f"Sensor Logger export {path.name} ({platform} convention{', linear acceleration' if linear else ''})"
+    rec = _phone_recording(path, t, force, gyr_v, device, placement, detail, start_utc=start[:19] + "Z", linear=linear)
+    return dataclasses.replace(rec, notes=tuple(notes))
+
+
+def _sensorlogger_metadata(path: Path, files: _Files, platform: str | None) -> tuple[dict[str, str], str]:
+    """Metadata.csv's first row (keys in lower case), and the axis convention: as given, else from its
+    ``platform`` and ``standardisation`` (standardised exports use Android's signs)."""
+    meta_df = files.frame("Metadata.csv")
+    info: dict[str, str] = {}
+    if meta_df is not None and len(meta_df):
+        info = {str(k).strip().lower(): str(v).strip() for k, v in meta_df.iloc[0].items()}
+    if platform is not None:
+        return info, platform
+    plat = info.get("platform", "").lower()
+    if plat not in PLATFORMS:
+        raise RecordingError(f"{path}: Metadata.csv does not say the platform (android/ios); give --phone-os")
+    standard = info.get("standardisation", "false").lower() in ("true", "1", "yes")
+    return info, "android" if standard else plat
+
+
+def _optional_series(path: Path, files: _Files, name: str, use: str, notes: list[str]) -> Series | None:
+    """A sensor file the export may hold; left out, with a note, when it was recorded too slowly to use."""
+    df = files.frame(name)
+    series = _xyz(df, f"{path}: {name}") if df is not None else None
+    if series is not None and not series_rate(series) > 1.0 / MAX_GAP_S:
+        notes.append(f"{name} was recorded at {series_rate(series):.3g} Hz, too slowly {use}")
+        return None
+    return series
 
 
 def _phone_recording(
@@ -218,10 +286,15 @@ def _phone_recording(
     placement: str,
     detail: str,
     start_utc: str | None = None,
+    linear: bool = False,
 ) -> Recording:
     """An imported phone recording (time from its first sample; the file's own clock)."""
     stream = StreamInfo(
-        rate_hz=round(1.0 / float(np.median(np.diff(t))), 3), has_gyro=gyr is not None, n_samples=len(t), clock="file"
+        rate_hz=round(1.0 / float(np.median(np.diff(t))), 3),
+        has_gyro=gyr is not None,
+        n_samples=len(t),
+        clock="file",
+        gravity_removed=linear,
     )
     meta = RecordingMeta(
         title=path.stem,
@@ -237,7 +310,8 @@ def _phone_recording(
 
 # -- phyphox CSV export ----------------------------------------------------------------------------------------------
 
-_PHYPHOX_ACC = ("acceleration x", "acceleration y", "acceleration z")
+_PHYPHOX_ACC = ("acceleration x", "acceleration y", "acceleration z")  # "Acceleration with g"
+_PHYPHOX_LINEAR = ("linear acceleration x", "linear acceleration y", "linear acceleration z")  # "without g"
 _PHYPHOX_GYR = ("gyroscope x", "gyroscope y", "gyroscope z")
 
 
@@ -269,55 +343,74 @@ def _phyphox_columns(df: pd.DataFrame, names: tuple[str, ...]) -> tuple[str, lis
 
 
 def is_phyphox_csv(path: Path) -> bool:
+    """phyphox's sheets start with a ``Time (s)`` column followed by columns that name their unit in brackets
+    (whatever the experiment: a wrong one is then named by ``read_phyphox``, not mistaken for a plain CSV)."""
     try:
         with open(path, encoding="utf-8-sig") as f:
-            head = f.readline().lower()
+            head = f.readline().lower().replace('"', "").strip()
     except (OSError, UnicodeDecodeError):
         return False
-    return "time (s)" in head and ("acceleration" in head or "gyroscope" in head)
+    return head.startswith("time (s)") and "(" in head[len("time (s)") :]
+
+
+def _phyphox_sheets(path: Path) -> list[tuple[str, bytes]]:
+    """The CSV sheets of a phyphox export (one CSV, a zip or a folder), leaving out its meta/ folder."""
+    try:
+        if path.is_dir():
+            return [(p.name, p.read_bytes()) for p in sorted(path.iterdir()) if p.suffix.lower() == ".csv"]
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                return [
+                    (n, z.read(n))
+                    for n in z.namelist()
+                    if n.lower().endswith(".csv") and not n.lower().startswith("meta/")
+                ]
+        return [(path.name, path.read_bytes())]
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise RecordingError(f"{path}: cannot read ({exc})") from None
 
 
 def read_phyphox(path: Path | str, *, placement: str = "waist_belt", platform: str | None = None) -> Recording:
     """Import a phyphox CSV export: one CSV, or a zip/folder of the sheets (e.g. Accelerometer.csv + Gyroscope.csv).
-    Accelerometer columns ``Acceleration x (m/s^2)``...; ``Linear Acceleration`` (gravity removed) is refused."""
+    Accelerometer columns ``Acceleration x (m/s^2)``... ("Acceleration with g"), else ``Linear Acceleration x
+    (m/s^2)``... ("Acceleration without g": imported as linear acceleration, step timing only)."""
     path = Path(path)
-    raws: list[tuple[str, bytes]] = []
-    try:
-        if path.is_dir():
-            raws = [(p.name, p.read_bytes()) for p in sorted(path.iterdir()) if p.suffix.lower() == ".csv"]
-        elif zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as z:
-                raws = [(n, z.read(n)) for n in z.namelist() if n.lower().endswith(".csv")]
-        else:
-            raws = [(path.name, path.read_bytes())]
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise RecordingError(f"{path}: cannot read ({exc})") from None
-    acc = gyr = None
-    linear = False
-    for name, raw in raws:
+    found: dict[str, Series] = {}
+    columns: list[str] = []
+    for name, raw in _phyphox_sheets(path):
         try:
             df = _phyphox_frame(path, raw)
         except UnicodeDecodeError:
             raise RecordingError(f"{path}: {name} is not UTF-8 text") from None
-        low = " ".join(str(c).lower() for c in df.columns)
-        linear |= "linear acceleration" in low
-        for kind, names in (("acc", _PHYPHOX_ACC), ("gyr", _PHYPHOX_GYR)):
+        columns += [c for c in (" ".join(str(c).split()) for c in df.columns) if c not in columns]  # one line
+        for kind, names in (("acc", _PHYPHOX_ACC), ("linear", _PHYPHOX_LINEAR), ("gyr", _PHYPHOX_GYR)):
             cols = _phyphox_columns(df, names)
-            if cols is None or (kind == "acc" and "linear acceleration" in low):
+            if cols is None or kind in found:
                 continue
             block = df[[cols[0], *cols[1]]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
             block = block[np.isfinite(block).all(axis=1)]
-            s = Series(block[:, 0], block[:, 1:]).sorted_unique()
-            if kind == "acc":
-                acc = s
-            else:
-                gyr = s
+            found[kind] = Series(block[:, 0], block[:, 1:]).sorted_unique()
+    linear = "acc" not in found and "linear" in found
+    acc = found.get("acc", found.get("linear"))
     if acc is None:
-        why = " (it is 'Linear Acceleration' without g: use the 'Acceleration with g' experiment)" if linear else ""
-        raise RecordingError(f"{path}: no phyphox accelerometer columns 'Acceleration x/y/z'{why}")
+        raise RecordingError(
+            f"{path}: this phyphox export holds no acceleration (columns: {', '.join(columns[:6]) or 'none'}): "
+            "record with the 'Acceleration with g' experiment, or one with acceleration and the gyroscope"
+        )
+    name = "Linear Acceleration" if linear else "Acceleration"
+    need_rate(path, name, acc, "phyphox")
+    gyr = found.get("gyr")
+    notes = []
+    if gyr is not None and not series_rate(gyr) > 1.0 / MAX_GAP_S:
+        notes.append(f"the gyroscope was recorded at {series_rate(gyr):.3g} Hz, too slowly to use: left out")
+        gyr = None
+    if linear:
+        notes.append("'Acceleration without g' (gravity removed): analysed as linear acceleration, step timing only")
     force = specific_force(acc, None, platform or "android", has_gravity=True)
     t, force, gyr_v = merge_imu(acc.t, force, gyr)
     if len(t) < 10:
-        raise RecordingError(f"{path}: only {len(t)} usable samples; too short to analyse")
-    check_samples(path, t, force, gyr_v)
-    return _phone_recording(path, t, force, gyr_v, DeviceInfo(name="phyphox"), placement, f"phyphox export {path.name}")
+        raise RecordingError(f"{path}: only {len(t)} of {acc.n} accelerometer samples overlap the gyroscope; too short")
+    check_samples(path, t, force, gyr_v, gravity=not linear)
+    detail = f"phyphox export {path.name}{' (linear acceleration)' if linear else ''}"
+    rec = _phone_recording(path, t, force, gyr_v, DeviceInfo(name="phyphox"), placement, detail, linear=linear)
+    return dataclasses.replace(rec, notes=tuple(notes))

@@ -1,12 +1,13 @@
 """A local SQLite store of analysed runs: history, personal baselines, weekly load.
 
 Everything stays on this machine: ``$GAIT_HOME/gait.sqlite`` (default ``~/.local/share/gait``). One row per
-recording (re-analysing replaces it), keyed by the recording's id, with the flat per-run values baselines use
-and the full JSON of the analysis.
+recording (re-analysing replaces it), keyed by the recording's id, with one column per ``RunRecord`` field
+and the full JSON of the analysis. A store written by an older version is brought up to date when opened.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -16,32 +17,27 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from gait.analysis.summary import RunRecord
 from gait.errors import GaitError
 from gait.insights.load import RunLoad, WeekLoad, parse_day, weekly_load
+from gait.insights.rules import Severity
 
-SCHEMA_VERSION = 2
-#: columns older versions wrote, renamed in place when such a store is opened (version 1: ``_ms`` also meant m/s)
-RENAMED_COLUMNS = {"braking_dv_ms": "braking_dv_mps", "speed_ms": "speed_mps"}
-VALUE_COLUMNS = (
-    "duration_s",
-    "running_s",
-    "steps",
-    "cadence_spm",
-    "contact_time_ms",
-    "flight_time_ms",
-    "braking_dv_mps",
-    "impact_g",
-    "vertical_oscillation_cm",
-    "drop_left_deg",
-    "drop_right_deg",
-    "drop_diff_deg",
-    "asym_contact_pct",
-    "asym_braking_pct",
-    "rotation_range_deg",
-    "tilt_range_deg",
-    "speed_mps",
-    "distance_m",
-)
+SCHEMA_VERSION = 3
+#: one REAL column per field of the run record
+VALUE_COLUMNS = RunRecord.names()
+#: columns older versions wrote, renamed in place when such a store is opened: version 1 also meant m/s by
+#: ``_ms``; versions 1 and 2 kept short names for some fields
+RENAMED_COLUMNS = {
+    "braking_dv_ms": "braking_dv_mps",
+    "speed_ms": "speed_mps",
+    "drop_left_deg": "pelvic_drop_left_deg",
+    "drop_right_deg": "pelvic_drop_right_deg",
+    "drop_diff_deg": "pelvic_drop_right_minus_left_deg",
+    "asym_contact_pct": "contact_time_asymmetry_pct",
+    "asym_braking_pct": "braking_asymmetry_pct",
+    "rotation_range_deg": "pelvic_rotation_range_deg",
+    "tilt_range_deg": "pelvic_tilt_range_deg",
+}
 
 
 class StoreError(GaitError):
@@ -63,18 +59,13 @@ class StoredRun:
     day: date | None
     synthetic: bool
     n_findings: int
-    values: dict[str, float | None]
+    record: RunRecord
     findings: list[dict[str, object]]
 
     def load(self) -> RunLoad | None:
         if self.day is None:
             return None
-        return RunLoad(
-            self.day,
-            self.values.get("running_s") or 0.0,
-            int(self.values.get("steps") or 0),
-            self.values.get("distance_m"),
-        )
+        return RunLoad(self.day, self.record.running_s or 0.0, self.record.steps or 0, self.record.distance_m)
 
 
 class RunStore:
@@ -143,7 +134,7 @@ class RunStore:
         path: str,
         day: date | None,
         synthetic: bool,
-        values: dict[str, float | None],
+        record: RunRecord,
         analysis: dict[str, object] | None = None,
         findings: Sequence[dict[str, object]] = (),
     ) -> None:
@@ -156,8 +147,10 @@ class RunStore:
             "day": day.isoformat() if day else None,
             "synthetic": int(synthetic),
             "analysed_utc": datetime.now(UTC).replace(microsecond=0).isoformat(),
-            "n_findings": sum(1 for f in findings if f.get("severity") in ("watch", "act", "info")),
-            **{c: values.get(c) for c in VALUE_COLUMNS},
+            "n_findings": sum(
+                1 for f in findings if f.get("severity") in (Severity.ACT, Severity.WATCH, Severity.INFO)
+            ),
+            **dataclasses.asdict(record),
             "analysis_json": json.dumps(analysis) if analysis else None,
             "findings_json": json.dumps(list(findings)),
         }
@@ -193,7 +186,7 @@ class RunStore:
                 day=parse_day(r["day"]),
                 synthetic=bool(r["synthetic"]),
                 n_findings=r["n_findings"] or 0,
-                values={c: r[c] for c in VALUE_COLUMNS},
+                record=RunRecord.from_dict({c: r[c] for c in VALUE_COLUMNS}),
                 findings=json.loads(r["findings_json"] or "[]"),
             )
             for r in rows
