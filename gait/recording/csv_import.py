@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from gait.constants import G0
-from gait.errors import RecordingError
+from gait.errors import RecordingError, short
+from gait.recording.limits import check_csv
 from gait.recording.meta import DeviceInfo, RecordingMeta, StreamInfo
 from gait.recording.model import ImuData, Recording
 
@@ -52,6 +53,7 @@ def read_csv(
     """Import a plain CSV file as a :class:`Recording` (samples converted to SI)."""
     path = Path(path)
     try:
+        check_csv(path, path)  # size, columns and rows before pandas allocates anything
         df = pd.read_csv(path, skipinitialspace=True, low_memory=False)
     except FileNotFoundError:
         raise RecordingError(f"{path}: file not found") from None
@@ -81,7 +83,9 @@ def read_csv(
         bad = np.isnan(block) & df[names].notna().to_numpy()
         if bad.any():
             r, c = np.argwhere(bad)[0]
-            raise RecordingError(f"{path}: row {r + 2}, column {names[c]!r}: {df[names[c]].iloc[r]!r} is not a number")
+            raise RecordingError(
+                f"{path}: row {r + 2}, column {names[c]!r}: {df[names[c]].iloc[r]!r:.40} is not a number"
+            )
         return block
 
     t = numeric([tcol])[:, 0] * tscale
@@ -161,13 +165,13 @@ def check_samples(
         )
     if not 0.5 * G0 < mag < 1.6 * G0:
         raise RecordingError(
-            f"{where}: median accelerometer magnitude is {mag / G0:.2f} g, expected about 1 g with gravity "
+            f"{where}: median accelerometer magnitude is {short(mag / G0)} g, expected about 1 g with gravity "
             "included (check units and that gravity was not removed)"
         )
     if gyr is not None:
         p99 = float(np.percentile(np.abs(gyr), 99))
         if gyr_unit in ("rad/s", "rads") and p99 > 40.0:
             raise RecordingError(
-                f"{where}: gyroscope reaches {p99:.0f} rad/s, impossible for a pelvis: the values look like "
+                f"{where}: gyroscope reaches {short(p99, '.0f')} rad/s, impossible for a pelvis: the values look like "
                 "deg/s (use --gyr-unit deg/s)"
             )

@@ -19,6 +19,14 @@ import pyarrow as pa
 import pyarrow.feather as feather
 
 from gait.errors import RecordingError
+from gait.recording.limits import (
+    MAX_EVENTS_BYTES,
+    MAX_SAMPLE_FILE_BYTES,
+    MAX_SAMPLES,
+    open_regular,
+    read_bytes,
+    replacing,
+)
 from gait.recording.log import read_log
 from gait.recording.meta import IMU_CHANNELS, Gap, read_meta, write_meta
 from gait.recording.model import ImuData, Recording, StreamData
@@ -35,11 +43,8 @@ def write_table(path: Path, t: np.ndarray, values: np.ndarray, channels: tuple[s
     cols = {"t_s": pa.array(np.asarray(t, dtype=np.float64))}
     for j, name in enumerate(channels[1:]):
         cols[name] = pa.array(np.asarray(values[:, j], dtype=np.float32))
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    feather.write_feather(pa.table(cols), tmp, compression="lz4")
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    with replacing(path) as f:  # a fresh temporary file, never a link planted in the folder
+        feather.write_feather(pa.table(cols), f, compression="lz4")
 
 
 def write_samples(path: Path, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None) -> None:
@@ -50,9 +55,13 @@ def write_samples(path: Path, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | 
 
 def _read_table(path: Path) -> pa.Table:
     try:
-        return feather.read_table(path)
+        with open_regular(path, MAX_SAMPLE_FILE_BYTES, "the sample file") as f:
+            table = feather.read_table(f)
     except (OSError, pa.ArrowException) as exc:  # incl. absurd sizes from a damaged header (ArrowMemoryError)
         raise RecordingError(f"{path}: cannot read samples ({str(exc).splitlines()[0]})") from None
+    if table.num_rows > MAX_SAMPLES:
+        raise RecordingError(f"{path}: holds {table.num_rows} samples, over the limit of {MAX_SAMPLES}")
+    return table
 
 
 def _numeric(t: pa.DataType) -> bool:
@@ -130,13 +139,13 @@ def save(recording: Recording, folder: Path | str, overwrite: bool = False) -> P
 def read_events(folder: Path) -> tuple[Gap, ...]:
     """Gaps appended by a live writer, one JSON object per line; a torn last line is ignored."""
     path = folder / EVENTS_FILE
-    if not path.exists():
+    if not os.path.lexists(path):
         return ()
     gaps = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in read_bytes(path, MAX_EVENTS_BYTES, "the event log").decode("utf-8", errors="replace").splitlines():
         try:
             d = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # a damaged or absurdly nested line is skipped
             continue
         if not isinstance(d, dict) or d.get("type") != "gap":
             continue
@@ -174,12 +183,12 @@ def load_folder(folder: Path | str) -> Recording:
                 )
         data_path = folder / stream.file
         log_path = folder / (stream.name + ".log")
-        if data_path.exists():
+        if os.path.lexists(data_path):  # a link or special file is refused by the reader, not skipped
             if stream.name == "imu":
                 imu = read_samples(data_path)
             else:
                 extra[stream.name] = read_stream(data_path, stream.channels)
-        elif log_path.exists():
+        elif os.path.lexists(log_path):
             t, v, note = _from_log(log_path)
             recovered = True
             notes.append(note)

@@ -29,6 +29,7 @@ import pandas as pd
 
 from gait.errors import RecordingError
 from gait.recording.csv_import import check_samples
+from gait.recording.limits import MAX_CSV_BYTES, MAX_HEADER_BYTES, BoundedZip, check_csv, open_regular, read_bytes
 from gait.recording.meta import DeviceInfo, RecordingMeta, StreamInfo
 from gait.recording.model import ImuData, Recording
 
@@ -101,44 +102,50 @@ def merge_imu(
 
 
 class _Files:
-    """The CSV files of an export, from a zip archive or a folder, by lower-case name."""
+    """The CSV files of an export, from a zip archive or a folder, by lower-case name (read when asked, within
+    the limits of gait.recording.limits)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._data: dict[str, bytes] = {}
+        self._zip: BoundedZip | None = None
+        self._members: dict[str, str] = {}
         self._paths: dict[str, Path] = {}
         if path.is_dir():
             self._paths = {p.name.lower(): p for p in path.iterdir() if p.suffix.lower() == ".csv"}
         else:
-            try:
-                with zipfile.ZipFile(path) as z:
-                    for info in z.infolist():
-                        name = Path(info.filename).name.lower()
-                        if name.endswith(".csv") and not info.is_dir():
-                            self._data[name] = z.read(info)
-            except (zipfile.BadZipFile, EOFError, OSError) as exc:
-                raise RecordingError(f"{path}: not a readable zip archive ({exc})") from None
+            self._zip = BoundedZip(path)
+            self._members = {Path(n).name.lower(): n for n in self._zip.infos if n.lower().endswith(".csv")}
 
     def names(self) -> set[str]:
-        return set(self._data) | set(self._paths)
+        return set(self._members) | set(self._paths)
 
     def head(self, name: str) -> str:
         """The header line of a file, lower case."""
-        raw = self._data[name] if name in self._data else self._paths[name].read_bytes()[:1000]
+        if self._zip is not None:
+            raw = self._zip.head(self._members[name])
+        else:
+            with open_regular(self._paths[name], MAX_CSV_BYTES, "the CSV file") as f:
+                raw = f.read(1000)
         return raw[:1000].decode("utf-8-sig", errors="replace").split("\n", 1)[0].strip().lower().replace('"', "")
 
     def frame(self, name: str) -> pd.DataFrame | None:
         name = name.lower()
+        if name not in self.names():
+            return None
+        src: Path | io.BytesIO
+        if self._zip is not None:
+            raw = self._zip.read(self._members[name])
+            check_csv(raw, f"{self.path}: {name}")
+            src = io.BytesIO(raw)
+        else:
+            check_csv(self._paths[name], f"{self.path}: {name}")
+            src = self._paths[name]
         try:
-            if name in self._data:
-                return pd.read_csv(io.BytesIO(self._data[name]), skipinitialspace=True, sep=None, engine="python")
-            if name in self._paths:
-                return pd.read_csv(self._paths[name], skipinitialspace=True, sep=None, engine="python")
+            return pd.read_csv(src, skipinitialspace=True, sep=None, engine="python")
         except pd.errors.EmptyDataError:
             raise RecordingError(f"{self.path}: {name} is empty") from None
         except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
             raise RecordingError(f"{self.path}: {name} is not a readable CSV ({str(exc).splitlines()[0]})") from None
-        return None
 
 
 def is_sensorlogger(path: Path) -> bool:
@@ -270,9 +277,9 @@ def _phyphox_columns(df: pd.DataFrame, names: tuple[str, ...]) -> tuple[str, lis
 
 def is_phyphox_csv(path: Path) -> bool:
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            head = f.readline().lower()
-    except (OSError, UnicodeDecodeError):
+        with open_regular(path, MAX_CSV_BYTES, "the CSV file") as f:
+            head = f.read(MAX_HEADER_BYTES).decode("utf-8-sig").split("\n", 1)[0].lower()
+    except (OSError, UnicodeDecodeError, RecordingError):
         return False
     return "time (s)" in head and ("acceleration" in head or "gyroscope" in head)
 
@@ -284,14 +291,19 @@ def read_phyphox(path: Path | str, *, placement: str = "waist_belt", platform: s
     raws: list[tuple[str, bytes]] = []
     try:
         if path.is_dir():
-            raws = [(p.name, p.read_bytes()) for p in sorted(path.iterdir()) if p.suffix.lower() == ".csv"]
+            raws = [(p.name, read_bytes(p, MAX_CSV_BYTES, "the CSV file"))
+                    for p in sorted(path.iterdir()) if p.suffix.lower() == ".csv"]  # fmt: skip
         elif zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as z:
-                raws = [(n, z.read(n)) for n in z.namelist() if n.lower().endswith(".csv")]
+            z = BoundedZip(path)
+            names = [n for n in z.infos if n.lower().endswith(".csv")]
+            z.check_declared(names)
+            raws = [(n, z.read(n)) for n in names]
         else:
-            raws = [(path.name, path.read_bytes())]
+            raws = [(path.name, read_bytes(path, MAX_CSV_BYTES, "the CSV file"))]
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise RecordingError(f"{path}: cannot read ({exc})") from None
+    for name, raw in raws:
+        check_csv(raw, f"{path}: {name}")
     acc = gyr = None
     linear = False
     for name, raw in raws:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import json
 import os
 import time
@@ -25,6 +26,7 @@ import numpy as np
 
 from gait.errors import RecordingError
 from gait.recording.folder import EVENTS_FILE, load_folder, save
+from gait.recording.limits import create_new
 from gait.recording.log import encode_record, open_log
 from gait.recording.meta import IMU_CHANNELS, RecordingMeta, StreamInfo, write_meta
 
@@ -84,7 +86,7 @@ class RecordingWriter:
         self.flush_interval_s = flush_interval_s
         write_meta(self.folder, self.meta)
         self._streams = {s.name: _StreamLog(self.folder, s) for s in streams}
-        self._events = open(self.folder / EVENTS_FILE, "a", encoding="utf-8")  # noqa: SIM115
+        self._events = io.TextIOWrapper(create_new(self.folder / EVENTS_FILE), encoding="utf-8")
         self._last_flush = time.monotonic()
         self.closed = False
         self.failed = ""  # set when the disk refused a write: nothing more is written, the logs keep what was safe
