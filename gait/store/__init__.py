@@ -3,11 +3,17 @@
 Everything stays on this machine: ``$GAIT_HOME/gait.sqlite`` (default ``~/.local/share/gait``). One row per
 recording (re-analysing replaces it), keyed by the recording's id, with the flat per-run values baselines use
 and the full JSON of the analysis.
+
+A damaged row is skipped with a warning (logger ``gait.store``; the CLI prints it as ``gait: warning: ...``),
+never fatal; a history that cannot be written (read-only file or disk, another user's) is opened read-only:
+it is listed and compared with, and runs are not saved to it (said once).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -19,6 +25,7 @@ from pathlib import Path
 from gait.errors import GaitError
 from gait.insights.load import RunLoad, WeekLoad, parse_day, weekly_load
 
+log = logging.getLogger("gait.store")
 SCHEMA_VERSION = 1
 VALUE_COLUMNS = (
     "duration_s",
@@ -84,7 +91,18 @@ class RunStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{self.path}: cannot open the run store ({exc})") from None
         self._db.row_factory = sqlite3.Row
-        self._create()
+        self.read_only = False
+        self._warned: set[str] = set()
+        try:
+            self._create()
+        except StoreError as exc:
+            if "readonly" not in str(exc) or not self.path.is_file():
+                raise
+            self._db.close()  # a history this user cannot write: still readable
+            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            self._db.row_factory = sqlite3.Row
+            self.read_only = True
+            self._warn("read-only", f"{self.path}: the run history is read-only: runs are read from it, not saved")
 
     def _create(self) -> None:
         cols = ", ".join(f"{c} REAL" for c in VALUE_COLUMNS)
@@ -109,6 +127,11 @@ class RunStore:
     def close(self) -> None:
         self._db.close()
 
+    def _warn(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning(message)
+
     def add(
         self,
         *,
@@ -122,7 +145,9 @@ class RunStore:
         analysis: dict[str, object] | None = None,
         findings: Sequence[dict[str, object]] = (),
     ) -> None:
-        """Insert or replace one run."""
+        """Insert or replace one run (not in a read-only history: it said so when opened)."""
+        if self.read_only:
+            return
         row = {
             "recording_id": recording_id,
             "runner": runner or "default",
@@ -159,20 +184,16 @@ class RunStore:
         q += " ORDER BY day IS NULL, day DESC, analysed_utc DESC"
         with self._tx() as db:
             rows = db.execute(q, args).fetchall()
-        return [
-            StoredRun(
-                recording_id=r["recording_id"],
-                runner=r["runner"],
-                name=r["name"] or "",
-                path=r["path"] or "",
-                day=parse_day(r["day"]),
-                synthetic=bool(r["synthetic"]),
-                n_findings=r["n_findings"] or 0,
-                values={c: r[c] for c in VALUE_COLUMNS},
-                findings=json.loads(r["findings_json"] or "[]"),
-            )
-            for r in rows
-        ]
+        runs = []
+        for r in rows:
+            try:
+                runs.append(_stored(r))
+            except (ValueError, TypeError, RecursionError) as exc:  # one damaged row never hides the others
+                why = str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__
+                self._warn(
+                    f"row {r['recording_id']}", f"{self.path}: skipped 1 damaged run ({r['recording_id']!r:.40}: {why})"
+                )
+        return runs
 
     def runners(self) -> list[str]:
         with self._tx() as db:
@@ -185,3 +206,26 @@ class RunStore:
         if extra is not None:
             loads.append(extra)
         return weekly_load(loads, until=until)
+
+
+def _stored(r: sqlite3.Row) -> StoredRun:
+    """One row as a StoredRun; ValueError/TypeError when it is damaged (findings not a JSON list, text in a
+    value column)."""
+    values = {c: r[c] for c in VALUE_COLUMNS}
+    odd = [c for c, v in values.items() if v is not None and not (isinstance(v, int | float) and math.isfinite(v))]
+    if odd:
+        raise ValueError(f"{odd[0]} holds {values[odd[0]]!r:.20}")
+    findings = json.loads(r["findings_json"] or "[]")
+    if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
+        raise ValueError("findings are not a list of objects")
+    return StoredRun(
+        recording_id=r["recording_id"],
+        runner=r["runner"],
+        name=r["name"] or "",
+        path=r["path"] or "",
+        day=parse_day(r["day"]),
+        synthetic=bool(r["synthetic"]),
+        n_findings=r["n_findings"] or 0,
+        values=values,
+        findings=findings,
+    )
