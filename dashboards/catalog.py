@@ -32,6 +32,7 @@ import pandas as pd
 import gait
 from gait.errors import GaitError, RecordingError
 from gait.recording.folder import is_recording_folder
+from gait.recording.limits import BoundedZip, create_new
 from gait.runs import chronological, run_day, runner_of, short_name
 from gait.store import RunStore, default_path
 
@@ -158,6 +159,9 @@ class Catalog:
                 store.close()
         except GaitError as exc:
             return RunEntry(slug, path, path.name, path.name, "", None, False, error=str(exc))
+        except Exception as exc:  # one unreadable recording must never stop the dashboard (nor hide the others)
+            why = f"{path}: cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})"
+            return RunEntry(slug, path, path.name, path.name, "", None, False, error=why)
         day = run_day(rec)
         entry = RunEntry(
             slug=slug,
@@ -230,53 +234,59 @@ class Catalog:
         except (binascii.Error, ValueError):
             raise RecordingError(f"{name}: the upload arrived damaged (not base64)") from None
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).stem).strip("._") or "upload"
-        target = self.data_dir / UPLOADS / stem
-        k = 2
-        while target.exists():
-            target, k = self.data_dir / UPLOADS / f"{stem}-{k}", k + 1
-        with tempfile.TemporaryDirectory(prefix="gait-upload-") as tmp:
+        uploads = self.data_dir / UPLOADS
+        uploads.mkdir(exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="gait-upload-") as tmp, \
+                tempfile.TemporaryDirectory(prefix=".incoming-", dir=uploads) as staging:  # fmt: skip
             src = Path(tmp) / f"{stem}{suffix}"
             src.write_bytes(data)
+            built = Path(staging) / stem  # hidden from the catalog until it is complete and analysed
             try:
                 if suffix == ".zip" and _zipped_recording(src):
-                    self._unzip_recording(src, target)
+                    self._unzip_recording(src, built)
                 else:  # a plain CSV, or a phone app's export (Sensor Logger zip, phyphox CSV or zip)
                     from gait.recording import save
                     from gait.recording.detect import read_any
 
                     rec = read_any(src, **({"acc_unit": acc_unit} if acc_unit else {}))
                     meta = rec.meta.replace(title=Path(name).stem, source_detail=f"uploaded {name}")
-                    save(dataclasses.replace(rec, meta=meta), target)
+                    save(dataclasses.replace(rec, meta=meta), built)
             except GaitError as exc:
-                shutil.rmtree(target, ignore_errors=True)
-                raise RecordingError(str(exc).replace(str(src), name)) from None
-        with self._lock:
-            entry = self._entry(target)
-            self.runs[entry.slug] = entry
-        if entry.error:
-            raise RecordingError(entry.error)
+                raise RecordingError(str(exc).replace(str(src), name).replace(str(built), name)) from None
+            except Exception as exc:  # e.g. MemoryError: still refused in one line, nothing left behind
+                raise RecordingError(f"{name}: cannot be imported ({type(exc).__name__})") from None
+            with self._lock:
+                target, k = uploads / stem, 2
+                while target.exists():
+                    target, k = uploads / f"{stem}-{k}", k + 1
+                built.rename(target)
+                entry = self._entry(target)
+                if entry.error:  # analysed and refused: the upload leaves nothing behind
+                    shutil.rmtree(target, ignore_errors=True)
+                    raise RecordingError(entry.error.replace(str(target), name))
+                self.runs[entry.slug] = entry
         return entry
 
     def _unzip_recording(self, src: Path, target: Path) -> None:
-        """A zipped recording folder: meta.json and its sample files, nothing outside the target folder."""
-        try:
-            with zipfile.ZipFile(src) as z:
-                members = [m for m in z.infolist() if not m.is_dir()]
-                if sum(m.file_size for m in members) > 4 * UPLOAD_MAX_BYTES:
-                    raise RecordingError(f"{src}: unpacks to more than {4 * UPLOAD_MAX_BYTES // 2**20} MiB")
-                metas = [m for m in members if Path(m.filename).name == "meta.json"]
-                if len(metas) != 1:
-                    raise RecordingError(f"{src}: not a zipped recording (expected exactly one meta.json)")
-                root = Path(metas[0].filename).parent
-                target.mkdir(parents=True)
-                for m in members:
-                    rel = Path(m.filename)
-                    if rel.parent != root or rel.name.startswith(".") or ".." in rel.parts:
-                        continue  # only the recording's own files, flat, never a path outside the target
-                    with z.open(m) as fin, open(target / rel.name, "wb") as fout:
-                        shutil.copyfileobj(fin, fout)
-        except zipfile.BadZipFile:
-            raise RecordingError(f"{src}: not a valid zip file") from None
+        """A zipped recording folder: meta.json and its sample files, nothing outside the target folder, at most
+        MAX_UNZIPPED_BYTES in all (counted while unpacking)."""
+        z = BoundedZip(src)
+        members = list(z.infos)
+        z.check_declared(members)
+        metas = [m for m in members if Path(m).name == "meta.json"]
+        if len(metas) != 1:
+            raise RecordingError(f"{src}: not a zipped recording (expected exactly one meta.json)")
+        root = Path(metas[0]).parent
+        target.mkdir(parents=True)
+        for m in members:
+            rel = Path(m)
+            if rel.parent != root or rel.name.startswith(".") or ".." in rel.parts:
+                continue  # only the recording's own files, flat, never a path outside the target
+            try:
+                with create_new(target / rel.name) as fout:
+                    z.stream(m, fout)
+            except FileExistsError:
+                raise RecordingError(f"{src}: {rel.name} is in the archive twice") from None
         gait.load(target)  # a broken recording is refused now, not shown as a failed run
 
     def add_folder(self, folder: Path) -> RunEntry:
@@ -291,8 +301,6 @@ class Catalog:
 
 def _zipped_recording(path: Path) -> bool:
     """A zip holding a gait recording folder (its meta.json), as opposed to a phone app's export."""
-    try:
-        with zipfile.ZipFile(path) as z:
-            return any(Path(n).name == "meta.json" for n in z.namelist())
-    except zipfile.BadZipFile:
-        raise RecordingError(f"{path}: not a valid zip file") from None
+    if not zipfile.is_zipfile(path):
+        raise RecordingError(f"{path}: not a valid zip file")
+    return any(Path(n).name == "meta.json" for n in BoundedZip(path).infos)

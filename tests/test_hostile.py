@@ -346,9 +346,10 @@ def test_the_dashboard_answers_only_its_own_host_and_origin(tmp_path: Path) -> N
     assert foreign.status_code == 403 and b"Host" in foreign.data
     body = {"output": "page.children", "outputs": {"id": "page", "property": "children"},
             "inputs": [{"id": "url", "property": "pathname", "value": "/"}], "changedPropIds": ["url.pathname"]}  # fmt: skip
-    same = client.post("/_dash-update-component", json=body, headers={"Origin": "http://localhost:8050"})
+    here = {"Host": "localhost:8050"}
+    same = client.post("/_dash-update-component", json=body, headers={**here, "Origin": "http://localhost:8050"})
     assert same.status_code == 200
-    cross = client.post("/_dash-update-component", json=body, headers={"Origin": "http://attacker.example"})
+    cross = client.post("/_dash-update-component", json=body, headers={**here, "Origin": "http://attacker.example"})
     assert cross.status_code == 403 and b"Origin" in cross.data
 
 
