@@ -801,7 +801,8 @@ def test_record_on_every_interface_without_a_token_generates_one(tmp_path: Path)
         assert url is not None and re.search(r"/push\?token=[A-Za-z0-9_-]{8,}$", url), lines
         port = int(url.split(":")[2].split("/")[0])
         assert post_once(port, b"{}", "/push")[0] == 401
-        _out, err = proc.communicate(timeout=30)
+        proc.wait(30)
+        err = proc.stderr.read()  # not communicate(): it would skip what readline() has buffered
     finally:
         proc.kill()
     assert "token" in "".join(lines).lower() and "generated" in "".join(lines + [err]).lower()

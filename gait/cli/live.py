@@ -186,6 +186,9 @@ def record_phone(args: argparse.Namespace) -> int:
             await source.listening.wait()
             print(f"listening on {source.host}:{source.port}. In Sensor Logger (Logger page, gear icon), turn on "
                   f"HTTP Push with the URL:\n  {source.url()}", file=sys.stderr)  # fmt: skip
+            if source.token_generated:
+                print("  (no --token given: gait generated the one in this URL; the phone needs it to send samples)",
+                      file=sys.stderr)  # fmt: skip
             if source.host in ("127.0.0.1", "localhost"):
                 print("  (only this machine can reach 127.0.0.1: for a phone on the Wi-Fi use --host 0.0.0.0)",
                       file=sys.stderr)  # fmt: skip

@@ -159,11 +159,18 @@ def read_events(folder: Path) -> tuple[Gap, ...]:
 
 
 def _from_log(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """Samples of a crash log in time order (a source may write late samples after newer ones), each time once."""
     contents = read_log(path)
-    note = f"{path.stem}: recovered {len(contents.t)} samples from the crash log ({contents.n_records} records" + (
+    t, values = contents.t, contents.values
+    if len(t) > 1 and not np.all(np.diff(t) > 0):
+        order = np.argsort(t, kind="stable")
+        t, values = t[order], values[order]
+        first = np.concatenate(([True], np.diff(t) > 0))
+        t, values = t[first], values[first]
+    note = f"{path.stem}: recovered {len(t)} samples from the crash log ({contents.n_records} records" + (
         f", {contents.ignored_bytes} torn bytes ignored)" if contents.ignored_bytes else ")"
     )
-    return contents.t, contents.values, note
+    return t, values, note
 
 
 def load_folder(folder: Path | str) -> Recording:

@@ -123,19 +123,21 @@ class RecordingWriter:
             values = np.hstack((values, np.asarray(gyr, float).reshape(len(t), 3)))
         self.append_values(stream, t, values)
 
-    def append_values(self, stream: str, t: np.ndarray, values: np.ndarray) -> None:
-        """Queue samples of any stream: ``values[:, j]`` is channel ``j + 1`` of the stream."""
+    def append_values(self, stream: str, t: np.ndarray, values: np.ndarray, *, any_order: bool = False) -> None:
+        """Queue samples of any stream: ``values[:, j]`` is channel ``j + 1`` of the stream. Samples not after
+        the stream's last time are dropped as duplicates, unless ``any_order`` (then they are stored, and put in
+        order when the recording is compacted or recovered)."""
         s = self._stream(stream)
         t = np.atleast_1d(np.asarray(t, float))
         values = np.asarray(values, float).reshape(len(t), s.k)
-        keep = t > s.last_t
+        keep = np.ones(len(t), bool) if any_order else t > s.last_t
         if not keep.all():
             t, values = t[keep], values[keep]
         if len(t) == 0:
             return
         order = np.argsort(t, kind="stable")
         t, values = t[order], values[order]
-        s.last_t = float(t[-1])
+        s.last_t = max(s.last_t, float(t[-1]))
         s.pending_t.append(t)
         s.pending_v.append(values)
         if time.monotonic() - self._last_flush >= self.flush_interval_s:
