@@ -26,6 +26,7 @@ from gait.constants import EMULATED_FAMILIES
 from gait.errors import DeviceError, GaitError
 from gait.recording import load
 from gait.sources.connect import ble_sessions, live_meta, make_radio
+from gait.sources.phone.phyphox import check_lan_url
 from gait.sources.recorder import Recorder, RecorderStatus
 from gait.sources.replay import ReplaySource
 
@@ -76,10 +77,8 @@ class LiveController:
             raise DeviceError("choose what to stream first")
         if req.kind == "emulated" and req.target not in EMULATED_FAMILIES:
             raise DeviceError(f"no emulated sensor called {req.target!r}")
-        if req.kind == "phyphox" and not req.target.startswith(("http://", "https://")):
-            raise DeviceError(
-                "give phyphox's address as shown under 'Allow remote access', e.g. http://192.168.1.20:8080"
-            )
+        if req.kind == "phyphox":
+            check_lan_url(req.target)  # the dashboard never fetches an arbitrary address
         if req.kind == "sensorlogger" and not (req.target.isdigit() and 1024 <= int(req.target) < 65536):
             raise DeviceError(f"port {req.target!r}: choose a number between 1024 and 65535")
         if self.running:
@@ -190,11 +189,7 @@ class LiveController:
         from gait.sources.phone.sensorlogger import SensorLoggerSource
 
         if req.kind == "phyphox":
-            if not req.target.startswith(("http://", "https://")):
-                raise DeviceError(
-                    "give phyphox's address as shown under 'Allow remote access', e.g. http://192.168.1.20:8080"
-                )
-            return PhyphoxSource(req.target)
+            return PhyphoxSource(check_lan_url(req.target))
         try:
             port = int(req.target)
         except ValueError:
