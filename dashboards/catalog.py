@@ -36,10 +36,10 @@ from gait.recording.limits import BoundedZip, create_new
 from gait.runs import chronological, run_day, runner_of, short_name
 from gait.store import RunStore, default_path
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: analysis JSON gait.analysis/2 (speeds in _mps); older entries are analysed again
 MAX_DEPTH = 4  # data/runner/year/recording
 UPLOAD_MAX_BYTES = 64 * 1024 * 1024
-UPLOAD_TYPES = (".csv", ".zip")
+UPLOAD_TYPES = (".csv", ".zip", ".fit")
 UPLOADS = "uploads"
 LIVE = "live"
 RAW_CACHE = 2  # recordings kept in memory for the raw-signal viewer
@@ -217,15 +217,15 @@ class Catalog:
         """Import a file uploaded in the browser (``contents``: the data URL dcc.Upload gives) as a recording.
 
         Accepts a plain CSV (docs/csv-format.md), a phone app's export (Sensor Logger zip, phyphox CSV or zip;
-        docs/phones.md) or a zip of a recording folder, up to 64 MiB; the result is a recording folder under
-        ``DATA/uploads``. Raises RecordingError with a one-line reason otherwise.
+        docs/phones.md), a watch's FIT file or a zip of a recording folder, up to 64 MiB; the result is a
+        recording folder under ``DATA/uploads``. Raises RecordingError with a one-line reason otherwise. A FIT
+        file holds no raw IMU samples: it is kept with the watch's numbers, and its entry says gait's own
+        analysis needs raw samples (``entry.error``; the upload itself succeeded).
         """
         name = Path(filename or "").name
         suffix = Path(name).suffix.lower()
         if suffix not in UPLOAD_TYPES:
-            raise RecordingError(
-                f"{name or 'upload'}: unsupported file type (upload a .csv file or a zipped recording)"
-            )
+            raise RecordingError(f"{name or 'upload'}: unsupported file type (upload a .csv, .zip or .fit file)")
         _, _, b64 = (contents or "").partition(",")
         if len(b64) * 3 // 4 > UPLOAD_MAX_BYTES:
             raise RecordingError(f"{name}: larger than the {UPLOAD_MAX_BYTES // 2**20} MiB upload limit")
@@ -236,6 +236,7 @@ class Catalog:
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).stem).strip("._") or "upload"
         uploads = self.data_dir / UPLOADS
         uploads.mkdir(exist_ok=True)
+        watch_only = False
         with tempfile.TemporaryDirectory(prefix="gait-upload-") as tmp, \
                 tempfile.TemporaryDirectory(prefix=".incoming-", dir=uploads) as staging:  # fmt: skip
             src = Path(tmp) / f"{stem}{suffix}"
@@ -249,8 +250,10 @@ class Catalog:
                     from gait.recording.detect import read_any
 
                     rec = read_any(src, **({"acc_unit": acc_unit} if acc_unit else {}))
-                    meta = rec.meta.replace(title=Path(name).stem, source_detail=f"uploaded {name}")
+                    detail = rec.meta.source_detail.replace(src.name, name)
+                    meta = rec.meta.replace(title=Path(name).stem, source_detail=f"uploaded {detail}")
                     save(dataclasses.replace(rec, meta=meta), built)
+                    watch_only = rec.imu.n == 0 and "watch" in rec.extra
             except GaitError as exc:
                 raise RecordingError(str(exc).replace(str(src), name).replace(str(built), name)) from None
             except Exception as exc:  # e.g. MemoryError: still refused in one line, nothing left behind
@@ -261,10 +264,10 @@ class Catalog:
                     target, k = uploads / f"{stem}-{k}", k + 1
                 built.rename(target)
                 entry = self._entry(target)
-                if entry.error:  # analysed and refused: the upload leaves nothing behind
+                if entry.error and not watch_only:  # analysed and refused: the upload leaves nothing behind
                     shutil.rmtree(target, ignore_errors=True)
                     raise RecordingError(entry.error.replace(str(target), name))
-                self.runs[entry.slug] = entry
+                self.runs[entry.slug] = entry  # (a watch file without IMU samples: shown with its own numbers)
         return entry
 
     def _unzip_recording(self, src: Path, target: Path) -> None:

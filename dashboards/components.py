@@ -60,12 +60,12 @@ def summary_cards(a: Mapping[str, Any]) -> html.Div:
         cards.append(
             card(key, m.label, fmt(a.get(key), m.digits, m.unit), baseline_note(base, key, m.digits, m.unit), m.help)
         )
-    m = METRICS["braking_dv_ms"]
+    m = METRICS["braking_dv_mps"]
     cards.append(
         card(
-            "braking_dv_ms",
+            "braking_dv_mps",
             m.label,
-            fmt(a.get("braking_dv_ms"), 2, "m/s"),
+            fmt(a.get("braking_dv_mps"), 2, "m/s"),
             baseline_note(base, m.key, 2, "m/s"),
             m.help,
         )
@@ -114,7 +114,7 @@ def foot_pod(a: Mapping[str, Any]) -> html.Div | None:
     pod = a.get("foot_pod")
     if not pod:
         return None
-    speed = pod.get("speed_ms")
+    speed = pod.get("speed_mps")
     dist = pod.get("distance_m")
     return html.P(
         [

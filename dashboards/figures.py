@@ -221,7 +221,7 @@ def drift_figure(drift: Mapping[str, Any]) -> Figure:
     if not drift.get("available"):
         return empty(drift.get("reason") or "Drift needs a longer run")
     metrics = [
-        m for m in ("cadence_spm", "contact_time_ms", "pelvic_drop_deg", "braking_dv_ms") if m in drift["metrics"]
+        m for m in ("cadence_spm", "contact_time_ms", "pelvic_drop_deg", "braking_dv_mps") if m in drift["metrics"]
     ]
     fig = Figure(rows=1, cols=len(metrics), subplot_titles=[axis_title(m) for m in metrics])
     for j, m in enumerate(metrics, start=1):

@@ -32,7 +32,7 @@ from gait.sources.replay import ReplaySource
 
 KINDS = ("emulated", "ble", "replay", "sensorlogger", "phyphox")
 HISTORY_MAX = 3600  # one point per second: an hour of live history in the chart
-TILES = ("cadence_spm", "drop_left_deg", "drop_right_deg", "braking_dv_ms", "contact_time_ms")
+TILES = ("cadence_spm", "drop_left_deg", "drop_right_deg", "braking_dv_mps", "contact_time_ms")
 CADENCE_EVERY_S = 0.1  # the live cadence: cheap (~3 ms), so within 0.1 s of each notification
 SNAPSHOT_EVERY_S = 1.0  # the full analysis of the last 30 s (~100 ms): drop, braking, contact time
 

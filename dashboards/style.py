@@ -63,7 +63,7 @@ METRICS: dict[str, Metric] = {
             "during left-foot stance and reflects the left hip's side muscles (gluteus medius).",
         ),
         Metric(
-            "braking_dv_ms",
+            "braking_dv_mps",
             "Braking",
             "m/s per step",
             2,
@@ -99,7 +99,7 @@ METRICS: dict[str, Metric] = {
 }
 
 #: the per-step charts of the run detail page, in order
-STEP_CHARTS = ("cadence_spm", "pelvic_drop_deg", "braking_dv_ms", "contact_time_ms")
+STEP_CHARTS = ("cadence_spm", "pelvic_drop_deg", "braking_dv_mps", "contact_time_ms")
 
 
 def fmt(x: object, digits: int = 1, unit: str = "") -> str:

@@ -34,7 +34,7 @@ VALUE_COLUMNS = {
     "flight_time_ms": "flight_time_ms",
     "vertical_oscillation_cm": "vertical_oscillation_cm",
     "impact_g": "impact_g",
-    "braking_dv_ms": "braking_dv_ms",
+    "braking_dv_mps": "braking_dv_mps",
     "drop_left_deg": "pelvic_drop_left_deg",
     "drop_right_deg": "pelvic_drop_right_deg",
     "drop_diff_deg": "pelvic_drop_right_minus_left_deg",
@@ -49,7 +49,7 @@ DRIFT_COLUMNS = {
     ("contact_time_ms", "change"): "contact_time_drift_ms",
     ("pelvic_drop_deg", "left_change"): "pelvic_drop_left_drift_deg",
     ("pelvic_drop_deg", "right_change"): "pelvic_drop_right_drift_deg",
-    ("braking_dv_ms", "change"): "braking_dv_drift_ms",
+    ("braking_dv_mps", "change"): "braking_dv_drift_mps",
     ("vertical_oscillation_cm", "change"): "vertical_oscillation_drift_cm",
 }
 #: findings that say something (``act``, ``watch``, ``info``); ``not_enough_data`` is not counted

@@ -32,7 +32,7 @@ DEFAULT_RUNNER = "default"
 class PodSummary:
     """What a Running Speed and Cadence pod recorded beside the IMU: a second opinion, and speed."""
 
-    speed_ms: float | None  # median while moving
+    speed_mps: float | None  # median while moving
     cadence_spm: float | None  # median while moving, steps/min
     distance_m: float | None
     n: int
@@ -42,7 +42,7 @@ def pod_summary(recording: Recording) -> PodSummary | None:
     data = recording.extra.get("rsc")
     if data is None or len(data.t) == 0:
         return None
-    speed, cadence, dist = data.column("speed_ms"), data.column("cadence_spm"), data.column("distance_m")
+    speed, cadence, dist = data.column("speed_mps"), data.column("cadence_spm"), data.column("distance_m")
     moving = speed > 0.5
     finite = dist[np.isfinite(dist)]
     if len(finite) >= 2:
@@ -57,31 +57,41 @@ def pod_summary(recording: Recording) -> PodSummary | None:
 
 @dataclass(frozen=True)
 class WatchSummary:
-    """A watch's own running dynamics from its FIT file (medians while running): a second opinion beside gait."""
+    """A watch's own running dynamics from its FIT file (medians while running, or while walking for a walking
+    activity): a second opinion beside gait. Power is a Stryd pod's (or the watch's own) when the file has it."""
 
     cadence_spm: float | None
     contact_time_ms: float | None
     vertical_oscillation_cm: float | None
     contact_balance_pct: float | None
     step_length_m: float | None
-    speed_ms: float | None
+    speed_mps: float | None
     n: int
+    power_w: float | None = None
+    form_power_w: float | None = None
+    activity: str = "running"
 
 
 def watch_summary(recording: Recording) -> WatchSummary | None:
     data = recording.extra.get("watch")
     if data is None or len(data.t) == 0:
         return None
-    running = data.column("cadence_spm") > 120  # steps/min: running, not standing or walking
+    info = next((s for s in recording.meta.streams if s.name == "watch"), None)
+    activity = (info.activity if info is not None else "") or "running"
+    cadence = data.column("cadence_spm")
+    # steps/min: running, not standing or walking; a walking activity's records while walking
+    moving = cadence > 120 if activity == "running" else cadence > 40
 
     def med(name: str) -> float | None:
-        x = data.column(name)[running]
+        if name not in data.channels:  # recordings imported before the channel existed
+            return None
+        x = data.column(name)[moving]
         x = x[np.isfinite(x)]
         return round(float(np.median(x)), 3) if len(x) else None
 
     return WatchSummary(
         med("cadence_spm"), med("contact_time_ms"), med("vertical_oscillation_cm"), med("contact_balance_pct"),
-        med("step_length_m"), med("speed_ms"), int(running.sum()),
+        med("step_length_m"), med("speed_mps"), int(moving.sum()), med("power_w"), med("form_power_w"), activity,
     )  # fmt: skip
 
 
@@ -144,12 +154,12 @@ def judge(
     pod = pod_summary(rec)
     if distance_m is None and pod is not None:
         distance_m = pod.distance_m
-    if pod is not None and pod.speed_ms:
-        values["speed_ms"] = pod.speed_ms
+    if pod is not None and pod.speed_mps:
+        values["speed_mps"] = pod.speed_mps
     if distance_m is not None:
         values["distance_m"] = distance_m
-        if values["speed_ms"] is None:
-            values["speed_ms"] = distance_m / running_s if running_s > 0 else None
+        if values["speed_mps"] is None:
+            values["speed_mps"] = distance_m / running_s if running_s > 0 else None
     this_load = RunLoad(day, running_s, int(values["steps"] or 0), distance_m) if day else None
     earlier = store.runs(runner, before=day, exclude=rec.meta.id) if store is not None else []
     baseline, similar = build_baseline(values, [r.values for r in earlier]) if store is not None else (None, None)

@@ -64,7 +64,7 @@ class SimConfig:
     contact_time_ms: float | None = None  # default: 68 % of the step time
     drop_left_deg: float = 5.0
     drop_right_deg: float = 5.0
-    braking_dv_ms: float = 0.20
+    braking_dv_mps: float = 0.20
     impact_g: float = 1.5  # heel-strike transient height above the half sine (0 = soft forefoot landing)
     obliquity_ic_deg: float = 2.5  # how much higher the stance side is at initial contact
     tilt_range_deg: float = 6.0
@@ -127,7 +127,7 @@ class SimResult:
             "contact_time_ms",
             "flight_time_ms",
             "vertical_oscillation_cm",
-            "braking_dv_ms",
+            "braking_dv_mps",
             "braking_peak_g",
             "impact_g",
         ):
@@ -185,7 +185,7 @@ def _contacts(cfg: SimConfig, rng: np.random.Generator) -> _Contacts:
                     else (cfg.drop_left_deg + cfg.drop_drift_left_deg * prog)
                 )
                 drop = max(0.2, drop + rng.normal(0, 0.35))
-                dv = cfg.braking_dv_ms * (1.0 + side * cfg.braking_asymmetry_pct / 200.0)
+                dv = cfg.braking_dv_mps * (1.0 + side * cfg.braking_asymmetry_pct / 200.0)
                 dv = max(0.01, dv * (1.0 + rng.normal(0, 0.08)))
             else:
                 prog = np.nan
@@ -530,7 +530,7 @@ def _truth(c: _Contacts, forces: _Forces, pelvis: _Pelvis, t_out: Array, clean_n
             "pelvic_rotation_range_deg": rot.max(axis=1) - rot.min(axis=1),
             "braking_peak_g": np.where(run, bpeak, np.nan),
             "braking_duration_ms": np.where(run, kmin * dt * 1000.0, np.nan),
-            "braking_dv_ms": np.where(run, dv, np.nan),
+            "braking_dv_mps": np.where(run, dv, np.nan),
             "vertical_oscillation_cm": vo,
             "impact_g": impact,
             "fatigue_progress": c.progress,

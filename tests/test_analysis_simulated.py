@@ -90,7 +90,7 @@ GRID = [
         rate_hz=333,
         mounting="random",
         seed=18,
-        braking_dv_ms=0.35,
+        braking_dv_mps=0.35,
         contact_asymmetry_pct=8,
     ),
 ]
@@ -126,12 +126,12 @@ def test_braking_vertical_oscillation_and_impact_follow_truth():
     sim, res, truth, idx, ok = _compare(GRID[2])
     med = res.summary.medians
     t = sim.truth_summary()
-    assert abs(med["braking_dv_ms"] - t["braking_dv_ms"]) < 0.03
+    assert abs(med["braking_dv_mps"] - t["braking_dv_mps"]) < 0.03
     assert abs(med["braking_peak_g"] - t["braking_peak_g"]) < 0.06
     assert abs(med["vertical_oscillation_cm"] - t["vertical_oscillation_cm"]) < 0.5
     assert abs(med["impact_g"] - t["impact_g"]) < 0.15
     est = res.steps.iloc[idx[ok]]
-    r = np.corrcoef(est["braking_dv_ms"], truth["braking_dv_ms"].to_numpy()[ok])[0, 1]
+    r = np.corrcoef(est["braking_dv_mps"], truth["braking_dv_mps"].to_numpy()[ok])[0, 1]
     assert r > 0.5, "per-step braking follows the simulated step-to-step variation"
 
 

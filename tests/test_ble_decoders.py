@@ -94,6 +94,16 @@ def test_polar_golden(g: dict):
     elif kind == "float_content":
         dps = polar.decode_compressed(data, ref_bytes=4).astype(np.int32).view(np.float32)
         np.testing.assert_allclose(dps, want["dps"], rtol=1e-6)
+    elif kind == "scaled_frame":  # a whole frame through the driver's decoding, with the START answer's factor
+        f = polar.parse_frame(data)
+        assert (f.measurement, f.timestamp_ns, f.compressed, f.frame_type) == (
+            want["measurement"],
+            want["timestamp_ns"],
+            want["compressed"],
+            want["frame_type"],
+        )
+        dps = polar.frame_values(f, g["factor"]) / polar.DEG
+        np.testing.assert_allclose(dps, want["dps"], rtol=1e-6)
     elif kind == "partial_deltas":
         ref = polar.decode_compressed(data[:6])
         width = data[6]
@@ -123,8 +133,8 @@ def test_witmotion_golden(g: dict):
 def test_rsc_golden(g: dict):
     m = rsc.decode_measurement(frame_bytes(g))
     want = g["decoded"]
-    assert (m.speed_ms, m.cadence_per_min, m.stride_length_m, m.distance_m, m.running) == (
-        want["speed_ms"],
+    assert (m.speed_mps, m.cadence_per_min, m.stride_length_m, m.distance_m, m.running) == (
+        want["speed_mps"],
         want["cadence_per_min"],
         want["stride_length_m"],
         want["distance_m"],

@@ -147,7 +147,7 @@ def test_several_sensors_share_one_clock(sessions):
     assert set(rec.extra) == {"left_shoe", "rsc"}
     shoe_t = rec.extra["left_shoe"].t
     assert abs(shoe_t[0] - rec.imu.t[0]) < 1.0 and abs(shoe_t[-1] - rec.imu.t[-1]) < 0.5  # one session clock
-    speed = rec.extra["rsc"].column("speed_ms")
+    speed = rec.extra["rsc"].column("speed_mps")
     assert len(speed) >= 3 and np.allclose(speed, 3.2, atol=0.01)
     assert {s.name: s.placement for s in rec.meta.streams} == {"imu": "sacrum", "left_shoe": "left_shoe", "rsc": "shoe"}
 

@@ -24,7 +24,7 @@ JSON_KEYS = {
     "impact_g",
     "pelvic_drop_deg",
     "braking_peak_g",
-    "braking_dv_ms",
+    "braking_dv_mps",
     "braking_duration_ms",
     "side_confidence",
     "drift",
@@ -71,7 +71,7 @@ def test_json_nulls_carry_reasons_for_accelerometer_only(capsys):
     d = json.loads(capsys.readouterr().out)
     for key in ("pelvic_drop_deg",):
         assert d[key] == {"left": None, "right": None} and key in d["quality"]["unavailable"]
-    assert d["braking_dv_ms"] is None and "gyroscope" in d["quality"]["unavailable"]["braking_dv_ms"]
+    assert d["braking_dv_mps"] is None and "gyroscope" in d["quality"]["unavailable"]["braking_dv_mps"]
     assert d["cadence_spm"] is not None
 
 
@@ -92,7 +92,7 @@ def test_steps_csv_has_the_documented_columns(tmp_path: Path):
         "pelvic_rotation_range_deg",
         "braking_peak_g",
         "braking_duration_ms",
-        "braking_dv_ms",
+        "braking_dv_mps",
         "vertical_oscillation_cm",
         "impact_g",
         "side_confidence",

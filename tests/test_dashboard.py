@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("dash", reason="the dashboard needs dash (pip install -e .)")
 
 from dashboards import figures
-from dashboards.catalog import UPLOAD_MAX_BYTES, Catalog
+from dashboards.catalog import CACHE_VERSION, UPLOAD_MAX_BYTES, Catalog
 from dashboards.live import LiveController, LiveRequest
 from dashboards.pages.trends import compare_rows
 from dashboards.style import LEFT, RIGHT, WARN, fmt
@@ -56,6 +56,25 @@ def test_catalog_finds_nested_recordings_and_caches(catalog: Catalog, data: Path
     again.refresh()
     assert time.perf_counter() - t0 < 1.0
     assert again.runs["asym_run"].analysis == catalog.runs["asym_run"].analysis
+
+
+def test_a_cached_analysis_from_schema_1_is_analysed_again(catalog: Catalog, data: Path) -> None:
+    """A cache entry written by version 1 (schema gait.analysis/1, braking as ``braking_dv_ms``) for an unchanged
+    recording is not shown as it is: the run is analysed again and the cache rewritten."""
+    import json
+
+    js, _ = catalog._cache_files(catalog.runs["asym_run"].path)
+    current = json.loads(js.read_text())
+    old = dict(current["entry"])
+    old["analysis"] = {k: v for k, v in old["analysis"].items() if k != "braking_dv_mps"}
+    old["analysis"].update(schema="gait.analysis/1", braking_dv_ms=0.123)
+    js.write_text(json.dumps({"version": 1, "signature": current["signature"], "entry": old}))
+    again = Catalog(data, catalog.store_path)
+    again.refresh()
+    a = again.runs["asym_run"].analysis
+    assert a["schema"] == "gait.analysis/2" and "braking_dv_ms" not in a
+    assert a["braking_dv_mps"] == catalog.runs["asym_run"].analysis["braking_dv_mps"]
+    assert json.loads(js.read_text())["version"] == CACHE_VERSION
 
 
 def test_catalog_never_leaves_the_data_folder(catalog: Catalog, data: Path, tmp_path: Path) -> None:
@@ -153,7 +172,9 @@ def test_trend_and_compare_handle_missing_values() -> None:
     fig = figures.metric_trend(runs, "pelvic_drop_deg")
     assert [t.name for t in fig.data] == ["left stance", "right stance"]
     assert np.isnan(fig.data[1].y[0])
-    rows = compare_rows({"cadence_spm": 170.0, "braking_dv_ms": 0.201}, {"cadence_spm": 178.5, "braking_dv_ms": 0.199})
+    rows = compare_rows(
+        {"cadence_spm": 170.0, "braking_dv_mps": 0.201}, {"cadence_spm": 178.5, "braking_dv_mps": 0.199}
+    )
     by = {r["metric"]: r for r in rows}
     assert by["Cadence (spm)"]["diff"] == "+8.5"
     assert by["Braking (m/s per step)"]["diff"] == "+0.00"  # never "-0.00"
@@ -186,6 +207,22 @@ def test_upload_a_sensor_logger_export(catalog: Catalog, tmp_path: Path) -> None
     entry = catalog.import_upload("Sensor Logger 2026-11-20.zip", _data_url(z.read_bytes(), "application/zip"))
     assert entry.analysis["recording"]["source"] != "csv-import"
     assert entry.analysis["cadence_spm"] == pytest.approx(sim.truth_summary()["cadence_spm"], abs=1.0)
+
+
+def test_upload_a_watch_fit_file(catalog: Catalog) -> None:
+    """A watch's FIT file (test encoder, Stryd fields) is kept with its own numbers; a cyclist's is refused."""
+    from dashboards.pages.runs import watch_text
+    from tests.fixtures.phone.phone_sim import FitSession, fit_bytes, watch_records
+
+    run = fit_bytes(watch_records(90, stryd=True), stryd=True, sessions=(FitSession("running", 0, 90, "trail"),))
+    entry = catalog.import_upload("Trail run.fit", _data_url(run, "application/octet-stream"))
+    assert entry.slug == "uploads/Trail_run" and not entry.ok and "raw IMU samples" in (entry.error or "")
+    text = watch_text(catalog, entry)
+    assert "running (trail)" in text and "cadence 173.0 spm" in text and "power 250 W, form power 70 W" in text
+    ride = fit_bytes(watch_records(90, cadence=90), sessions=(FitSession("cycling", 0, 90, "road"),))
+    with pytest.raises(GaitError, match=r"Ride.fit: a cycling \(road\) activity, not running or walking"):
+        catalog.import_upload("Ride.fit", _data_url(ride, "application/octet-stream"))
+    assert not (catalog.data_dir / "uploads" / "Ride").exists()
 
 
 @pytest.mark.parametrize(

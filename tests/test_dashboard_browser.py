@@ -127,7 +127,7 @@ def test_runs_table_shows_the_analysis(server, browser) -> None:  # type: ignore
     cells = [c.text for c in row.find_elements(By.CSS_SELECTOR, "td")]
     assert f"{a['cadence_spm']:.1f}" in cells
     assert f"{a['pelvic_drop_deg']['left']:.1f}" in cells and f"{a['pelvic_drop_deg']['right']:.1f}" in cells
-    assert f"{a['braking_dv_ms']:.2f}" in cells
+    assert f"{a['braking_dv_mps']:.2f}" in cells
     n_rows = len(app.gait_context.catalog.runs)  # type: ignore[attr-defined]
     assert len(browser.find_elements(By.CSS_SELECTOR, "#runs-table tr")) == n_rows + 2  # header + filter row
     # filtering in the browser: cadence above 169.5 keeps only those runs

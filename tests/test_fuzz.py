@@ -154,7 +154,7 @@ def test_fuzz_rsc_decode(data: bytes):
         m = rsc.decode_measurement(data)
     except DeviceError:
         return
-    assert np.isfinite(m.speed_ms) and m.speed_ms >= 0 and 0 <= m.cadence_per_min <= 255
+    assert np.isfinite(m.speed_mps) and m.speed_mps >= 0 and 0 <= m.cadence_per_min <= 255
 
 
 @FUZZ
@@ -495,11 +495,12 @@ PHONE = settings(FUZZ, max_examples=max(25, EXAMPLES // 4))  # each example pars
 
 @pytest.fixture(scope="module")
 def phone_files() -> dict[str, dict[str, bytes]]:
-    from gait.recording.fit_import import fit_crc  # noqa: F401 - fail here, not per example, if it moved
     from tests.fixtures.phone.phone_sim import (
+        FitSession,
         fit_bytes,
         phone_sim,
         phyphox_csvs,
+        phyphox_linear_csv,
         push_messages,
         sensorlogger_files,
         watch_records,
@@ -509,7 +510,10 @@ def phone_files() -> dict[str, dict[str, bytes]]:
     return {
         "sensorlogger": {k: v.encode() for k, v in sensorlogger_files(sim, "android").items()},
         "phyphox": {k: v.encode() for k, v in phyphox_csvs(sim).items()},
-        "fit": {"run.fit": fit_bytes(watch_records(40))},
+        "phyphox_linear": {"Raw Data.csv": phyphox_linear_csv(phone_sim(12.0)).encode()},
+        "fit": {
+            "run.fit": fit_bytes(watch_records(40, stryd=True), stryd=True, sessions=(FitSession("running", 0, 40),))
+        },
         "push": {f"m{i}": json.dumps(m).encode() for i, m in enumerate(push_messages(sim, "android", 0.25)[:3])},
     }
 
@@ -553,12 +557,38 @@ def test_fuzz_phyphox_export(phone_files, name: str, data):
 
 
 @PHONE
+@given(st.data())
+def test_fuzz_linear_phyphox_export_and_its_analysis(phone_files, data):
+    """A mutated "Acceleration without g" export: imported and analysed (vertical estimated from the data), or
+    one clear error line from either step."""
+    from gait.analysis import analyze
+    from gait.errors import GaitError
+    from gait.recording.phone_import import read_phyphox
+
+    files = dict(phone_files["phyphox_linear"])
+    files["Raw Data.csv"] = _mutated(data, files["Raw Data.csv"])
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "export"
+        folder.mkdir()
+        (folder / "Raw Data.csv").write_bytes(files["Raw Data.csv"])
+        try:
+            rec = read_phyphox(folder)
+            check_recording(rec)
+            result = analyze(rec)
+        except GaitError as exc:
+            assert "\n" not in str(exc)
+            return
+        assert "linear_acceleration" in result.quality.flags
+
+
+@PHONE
 @given(st.data(), st.booleans())
 def test_fuzz_fit_file(phone_files, data, fix_crc: bool):
     """Mutated FIT files; with ``fix_crc`` the file CRC is recomputed so the mutation reaches the parser."""
     import struct
 
-    from gait.recording.fit_import import fit_crc, read_fit
+    from gait.recording.fit_import import read_fit
+    from tests.fixtures.phone.phone_sim import fit_crc
 
     raw = _mutated(data, phone_files["fit"]["run.fit"])
     if fix_crc and len(raw) >= 16:

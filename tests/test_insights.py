@@ -56,9 +56,9 @@ WITH_BASELINE = [
         {"drop_left_deg": 8.5},
         {"gluteus_medius_pelvic_drop.left": "act", "left_right_imbalance.drop_diff_deg": "watch"},
     ),
-    ("braking +2 %", {"braking_dv_ms": 0.205}, {}),
-    ("braking +17 %", {"braking_dv_ms": 0.235}, {"overstride_braking.braking": "watch"}),
-    ("braking +45 %", {"braking_dv_ms": 0.29}, {"overstride_braking.braking": "act"}),
+    ("braking +2 %", {"braking_dv_mps": 0.205}, {}),
+    ("braking +17 %", {"braking_dv_mps": 0.235}, {"overstride_braking.braking": "watch"}),
+    ("braking +45 %", {"braking_dv_mps": 0.29}, {"overstride_braking.braking": "act"}),
     ("cadence -2.4 %", {"cadence_spm": 166}, {}),
     # at the same speed a lower cadence means longer flight: the simulator's truth bounce rises ~15 %
     (
@@ -167,7 +167,7 @@ def test_too_little_running_gives_only_not_enough_data():
 
 
 def test_every_finding_carries_grade_sources_numbers_and_the_note(store: RunStore):
-    cfg = dataclasses.replace(BASE, drop_left_deg=8.5, braking_dv_ms=0.29, impact_g=2.5, seed=95, start_utc=TEST_DAY)
+    cfg = dataclasses.replace(BASE, drop_left_deg=8.5, braking_dv_mps=0.29, impact_g=2.5, seed=95, start_utc=TEST_DAY)
     result = judge(movement(cfg), store=store)
     d = result.to_dict()
     assert len(d["findings"]) >= 4

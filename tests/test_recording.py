@@ -52,6 +52,50 @@ def test_accelerometer_only_recording_round_trips(tmp_path: Path):
     assert back.imu.gyr is None and back.meta.streams[0].has_gyro is False
 
 
+def _old_footpod_recording(folder: Path, crashed: bool = False) -> np.ndarray:
+    """A recording with a foot-pod stream as gait version 1 wrote it: speed in a channel named ``speed_ms`` (then
+    metres per second), in the Arrow file or, for a recording never closed, in the crash log; returns the speeds."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    from gait.recording.log import encode_record, open_log
+
+    t, acc, gyr = _imu()
+    save(Recording.from_arrays(t, acc, gyr), folder)
+    pod_t = np.arange(10.0)
+    speed = np.linspace(2.8, 3.4, 10)
+    cols = ("t_s", "speed_ms", "cadence_spm", "stride_length_m", "distance_m")
+    values = np.column_stack((speed, np.full(10, 170.0), np.full(10, 2.1), 3.1 * pod_t))
+    if crashed:
+        with open_log(folder / "rsc.log", "rsc", cols) as f:
+            f.write(encode_record(pod_t, values))
+    else:
+        table = {"t_s": pod_t, **{c: values[:, j].astype(np.float32) for j, c in enumerate(cols[1:])}}
+        feather.write_feather(pa.table(table), folder / "rsc.arrow", compression="lz4")
+    meta = json.loads((folder / "meta.json").read_text())
+    units = {"t_s": "s", "speed_ms": "m/s", "cadence_spm": "1/min", "stride_length_m": "m", "distance_m": "m"}
+    meta["streams"].append(
+        {"name": "rsc", "kind": "rsc", "file": "rsc.arrow", "rate_hz": 1.0, "channels": list(cols), "units": units,
+         "frame": "sensor", "clock": "host", "has_gyro": False, "n_samples": 10}
+    )  # fmt: skip
+    (folder / "meta.json").write_text(json.dumps(meta))
+    return speed
+
+
+@pytest.mark.parametrize("crashed", [False, True], ids=["compacted", "crash log"])
+def test_a_foot_pod_stream_with_the_old_speed_ms_channel_still_loads(tmp_path: Path, crashed: bool):
+    from gait.runs import pod_summary
+
+    speed = _old_footpod_recording(tmp_path / "old", crashed=crashed)
+    rec = load(tmp_path / "old")
+    assert rec.meta.stream("rsc").channels[1] == "speed_mps"
+    assert np.allclose(rec.extra["rsc"].column("speed_mps"), speed, atol=1e-6)
+    assert pod_summary(rec).speed_mps == pytest.approx(float(np.median(speed)), abs=1e-6)
+    save(rec, tmp_path / "again")  # written again, it carries today's name
+    assert "speed_mps" in json.loads((tmp_path / "again" / "meta.json").read_text())["streams"][1]["channels"]
+    assert np.allclose(load(tmp_path / "again").extra["rsc"].column("speed_mps"), speed, atol=1e-6)
+
+
 def test_save_refuses_to_overwrite_a_recording(tmp_path: Path):
     t, acc, gyr = _imu()
     save(Recording.from_arrays(t, acc, gyr), tmp_path / "r")

@@ -19,7 +19,7 @@ def test_truth_follows_the_configuration():
             drop_right_deg=9,
             seed=4,
             contact_time_ms=220,
-            braking_dv_ms=0.3,
+            braking_dv_mps=0.3,
         )
     )
     run = r.truth[r.truth["activity"] == "run"]
@@ -28,7 +28,7 @@ def test_truth_follows_the_configuration():
     assert abs(np.median(run["contact_time_ms"]) - 220) < 6
     # the spline through the knots may overshoot a little; truth is measured on the curve itself
     assert abs(s["pelvic_drop_deg_left"] - 3) < 0.6 and abs(s["pelvic_drop_deg_right"] - 9) < 0.6
-    assert abs(s["braking_dv_ms"] - 0.3) < 0.03
+    assert abs(s["braking_dv_mps"] - 0.3) < 0.03
     assert list(run["side"][:6]) in (["L", "R"] * 3, ["R", "L"] * 3)  # sides alternate
 
 

@@ -63,7 +63,7 @@ def test_distance_only_when_every_run_has_one():
 
 
 def _values(ct: float, drop_r: float, speed: float | None = None) -> dict[str, float | None]:
-    return {"contact_time_ms": ct, "drop_right_deg": drop_r, "cadence_spm": 170.0, "speed_ms": speed}
+    return {"contact_time_ms": ct, "drop_right_deg": drop_r, "cadence_spm": 170.0, "speed_mps": speed}
 
 
 def test_similar_pace_by_speed_when_both_have_it_else_by_contact_time():
@@ -134,3 +134,45 @@ def test_default_location_follows_gait_home(private_gait_home: Path):
     _add(s, "a", MON)
     with sqlite3.connect(s.path) as db:
         assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+
+
+def test_a_store_written_by_version_1_opens_with_its_values_renamed(tmp_path: Path):
+    """Version 1 named speeds ``braking_dv_ms`` and ``speed_ms`` (metres per second): a store written then,
+    made here with that schema by hand, opens with its values under today's names and nothing lost."""
+    path = tmp_path / "old.sqlite"
+    old_columns = ("duration_s", "running_s", "steps", "cadence_spm", "contact_time_ms", "braking_dv_ms", "speed_ms")
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        db.execute(
+            "CREATE TABLE runs (recording_id TEXT PRIMARY KEY, runner TEXT NOT NULL, name TEXT, path TEXT, day TEXT, "
+            f"synthetic INTEGER, analysed_utc TEXT, n_findings INTEGER, {', '.join(c + ' REAL' for c in old_columns)}, "
+            "analysis_json TEXT, findings_json TEXT)"
+        )
+        db.execute(
+            "INSERT INTO runs VALUES ('r1', 'ann', 'old run', '', '2026-03-02', 0, '2026-03-02T08:00:00+00:00', 0, "
+            "1900, 1800, 5000, 170, 240, 0.21, 3.1, NULL, '[]')"
+        )
+    db.close()
+    s = RunStore(path)
+    (old,) = s.runs("ann")
+    assert old.values["braking_dv_mps"] == pytest.approx(0.21) and old.values["speed_mps"] == pytest.approx(3.1)
+    assert old.values["contact_time_ms"] == 240 and old.load() == RunLoad(MON, 1800.0, 5000, None)
+    _add(s, "r2", MON + timedelta(days=1))  # and new runs are written beside it
+    assert [r.recording_id for r in s.runs("ann")] == ["r2", "r1"]
+    s.close()
+    with sqlite3.connect(path) as db:
+        columns = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
+        assert {"braking_dv_mps", "speed_mps"} <= columns and not {"braking_dv_ms", "speed_ms"} & columns
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    db.close()
+
+
+def test_a_store_from_a_newer_gait_is_refused_in_one_line(tmp_path: Path):
+    path = tmp_path / "new.sqlite"
+    RunStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    db.close()
+    with pytest.raises(StoreError, match="newer than this gait"):
+        RunStore(path)

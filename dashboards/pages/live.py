@@ -19,14 +19,14 @@ TILE_LABEL = {
     "cadence_spm": ("Cadence", "spm", 0),
     "drop_left_deg": ("Drop, left stance", "deg", 1),
     "drop_right_deg": ("Drop, right stance", "deg", 1),
-    "braking_dv_ms": ("Braking", "m/s per step", 2),
+    "braking_dv_mps": ("Braking", "m/s per step", 2),
     "contact_time_ms": ("Contact time", "ms", 0),
 }
 TILE_HELP = {
     "cadence_spm": METRICS["cadence_spm"].help,
     "drop_left_deg": METRICS["pelvic_drop_deg"].help,
     "drop_right_deg": METRICS["pelvic_drop_deg"].help,
-    "braking_dv_ms": METRICS["braking_dv_ms"].help,
+    "braking_dv_mps": METRICS["braking_dv_mps"].help,
     "contact_time_ms": METRICS["contact_time_ms"].help,
 }
 CHART_MINUTES = 15

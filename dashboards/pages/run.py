@@ -11,7 +11,7 @@ from dashboards import figures
 from dashboards.context import AppContext
 from dashboards.style import STEP_CHARTS
 
-SIDE_METRICS = ("pelvic_drop_deg", "contact_time_ms", "braking_dv_ms", "vertical_oscillation_cm")
+SIDE_METRICS = ("pelvic_drop_deg", "contact_time_ms", "braking_dv_mps", "vertical_oscillation_cm")
 RAW_WINDOWS_S = (5, 10, 30, 60)
 
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 from dash.dash_table.Format import Format, Scheme
 
-from dashboards.catalog import UPLOAD_MAX_BYTES, RunEntry
+from dashboards.catalog import UPLOAD_MAX_BYTES, Catalog, RunEntry
 from dashboards.context import AppContext
 from gait.errors import GaitError
 
@@ -20,7 +20,7 @@ COLUMNS = [
     ("cadence_spm", "Cadence (spm)", 1),
     ("drop_left_deg", "Drop L (deg)", 1),
     ("drop_right_deg", "Drop R (deg)", 1),
-    ("braking_dv_ms", "Braking (m/s per step)", 2),
+    ("braking_dv_mps", "Braking (m/s per step)", 2),
     ("findings", "Findings", None),
     ("source", "Source", None),
 ]
@@ -28,7 +28,7 @@ TOOLTIPS = {
     "cadence_spm": "Steps per minute while running.",
     "drop_left_deg": "Median pelvic drop during left-foot stance.",
     "drop_right_deg": "Median pelvic drop during right-foot stance.",
-    "braking_dv_ms": "Median forward speed lost per step after landing.",
+    "braking_dv_mps": "Median forward speed lost per step after landing.",
     "findings": "Findings marked 'watch' or 'act' (hip-related mechanisms; not a diagnosis).",
     "source": "Where the samples came from. 'synthetic' = made by gait's simulator or an emulated sensor.",
 }
@@ -51,7 +51,7 @@ def row(e: RunEntry) -> dict[str, Any]:
         "cadence_spm": _r(a.get("cadence_spm"), 1),
         "drop_left_deg": _r(drop.get("left"), 1),
         "drop_right_deg": _r(drop.get("right"), 1),
-        "braking_dv_ms": _r(a.get("braking_dv_ms"), 2),
+        "braking_dv_mps": _r(a.get("braking_dv_mps"), 2),
         "findings": e.n_findings(),
         "source": ("synthetic" if e.synthetic else "") or (a.get("recording") or {}).get("source", ""),
     }
@@ -70,6 +70,28 @@ def failures(ctx: AppContext) -> html.Div:
         [html.Summary(f"{len(bad)} file(s) could not be analysed"), html.Ul([html.Li(e.error) for e in bad])],
         className="failures",
     )
+
+
+def watch_text(catalog: Catalog, entry: RunEntry) -> str:
+    """What an uploaded watch file says (medians while running, or walking), and why gait shows no analysis."""
+    from gait.runs import watch_summary
+
+    rec = catalog.recording(entry.slug)
+    w = watch_summary(rec)
+    parts = [f"Imported {entry.name} ({rec.meta.source_detail.removeprefix('uploaded ')})."]
+    if w is not None:
+        vals = [
+            ("cadence", w.cadence_spm, "spm", 1), ("contact", w.contact_time_ms, "ms", 0),
+            ("vertical oscillation", w.vertical_oscillation_cm, "cm", 1), ("power", w.power_w, "W", 0),
+            ("form power", w.form_power_w, "W", 0),
+        ]  # fmt: skip
+        shown = ", ".join(f"{n} {v:.{d}f} {u}" for n, v, u, d in vals if v is not None)
+        parts.append(f"Watch, while {w.activity}: {shown or 'no running dynamics'}.")
+    parts.append(
+        "gait's own analysis needs raw IMU samples: attach it to a recording of the same run with "
+        "'gait import FILE.fit --attach RECORDING'."
+    )
+    return " ".join(parts)
 
 
 def _column(key: str, label: str, digits: int | None) -> dict[str, Any]:
@@ -127,7 +149,7 @@ def layout(ctx: AppContext) -> html.Div:
                         children=html.Div(["Drop a file here or ", html.A("choose one")]),
                         className="upload",
                         max_size=UPLOAD_MAX_BYTES,
-                        accept=".csv,.zip",
+                        accept=".csv,.zip,.fit",
                         multiple=False,
                     ),
                     html.Label(
@@ -152,8 +174,9 @@ def layout(ctx: AppContext) -> html.Div:
             ),
             html.P(
                 "A plain CSV (time_s, acc_x/y/z, optional gyr_x/y/z; see docs/csv-format.md), a phone app's export "
-                "(Sensor Logger zip, phyphox CSV; see docs/phones.md) or a zipped recording folder, up to "
-                f"{UPLOAD_MAX_BYTES // 2**20} MiB. It is stored in the data folder under uploads/.",
+                "(Sensor Logger zip, phyphox CSV; see docs/phones.md), a watch's FIT file (its own numbers) or a "
+                f"zipped recording folder, up to {UPLOAD_MAX_BYTES // 2**20} MiB. It is stored in the data folder "
+                "under uploads/.",
                 className="muted",
             ),
             dcc.Loading(html.Div(id="upload-status", role="status")),
@@ -188,6 +211,8 @@ def register(app: Dash, ctx: AppContext) -> None:
             entry = ctx.catalog.import_upload(filename or "", contents, None if unit == "auto" else unit)
         except GaitError as exc:
             return html.Span(f"Not imported: {exc}", className="error"), no_update
+        if not entry.ok:  # a watch's FIT file: its own numbers; gait's analysis needs raw IMU samples
+            return html.Span(watch_text(ctx.catalog, entry), className="ok"), table_data(ctx)
         return (
             html.Span(
                 ["Imported ", dcc.Link(entry.name, href=f"/run/{quote(entry.slug)}"), f" ({entry.slug})."],

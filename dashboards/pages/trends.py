@@ -12,8 +12,8 @@ from dashboards import figures
 from dashboards.context import AppContext
 from dashboards.style import fmt
 
-TREND_METRICS = ("cadence_spm", "pelvic_drop_deg", "braking_dv_ms", "contact_time_ms")
-COMPARE_METRICS = ("cadence_spm", "pelvic_drop_deg", "braking_dv_ms", "contact_time_ms")
+TREND_METRICS = ("cadence_spm", "pelvic_drop_deg", "braking_dv_mps", "contact_time_ms")
+COMPARE_METRICS = ("cadence_spm", "pelvic_drop_deg", "braking_dv_mps", "contact_time_ms")
 
 
 def _runner_options(ctx: AppContext) -> tuple[list[dict[str, str]], str | None]:
@@ -68,7 +68,7 @@ def _values(a: dict[str, Any]) -> dict[str, float | None]:
         "contact_time_ms": a.get("contact_time_ms"),
         "drop_left_deg": drop.get("left"),
         "drop_right_deg": drop.get("right"),
-        "braking_dv_ms": a.get("braking_dv_ms"),
+        "braking_dv_mps": a.get("braking_dv_mps"),
         "vertical_oscillation_cm": a.get("vertical_oscillation_cm"),
         "impact_g": a.get("impact_g"),
     }
@@ -79,7 +79,7 @@ ROWS = (
     ("contact_time_ms", "Contact time", "ms", 0),
     ("drop_left_deg", "Pelvic drop, left stance", "deg", 1),
     ("drop_right_deg", "Pelvic drop, right stance", "deg", 1),
-    ("braking_dv_ms", "Braking", "m/s per step", 2),
+    ("braking_dv_mps", "Braking", "m/s per step", 2),
     ("vertical_oscillation_cm", "Vertical oscillation", "cm", 1),
     ("impact_g", "Impact", "g", 2),
 )

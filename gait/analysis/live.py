@@ -115,7 +115,7 @@ class LiveAnalyzer:
             contact_time_ms=s.medians["contact_time_ms"],
             drop_left_deg=drop.left,
             drop_right_deg=drop.right,
-            braking_dv_ms=s.medians["braking_dv_ms"],
+            braking_dv_mps=s.medians["braking_dv_mps"],
             steps=float(s.n_used),
         )
         return out

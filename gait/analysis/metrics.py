@@ -15,7 +15,7 @@ Columns (units in names; angles relative to the runner's mean posture):
 ``pelvic_rotation_range_deg``  max - min transverse rotation during stance
 ``braking_peak_g``             largest deceleration of the body between IC and its slowest point, in g
 ``braking_duration_ms``        IC to the slowest point of the stance (end of braking)
-``braking_dv_ms``              forward speed lost in the braking phase (m/s), the "step speed loss"
+``braking_dv_mps``              forward speed lost in the braking phase (m/s), the "step speed loss"
 ``vertical_oscillation_cm``    up-down excursion over the step (IC to next IC), drift-free double integral
 ``impact_g``                   peak resultant acceleration during stance (gravity included), in g
 ``side_confidence``            0..1 confidence in ``side``
@@ -46,7 +46,7 @@ STEP_COLUMNS = [
     "pelvic_rotation_range_deg",
     "braking_peak_g",
     "braking_duration_ms",
-    "braking_dv_ms",
+    "braking_dv_mps",
     "vertical_oscillation_cm",
     "impact_g",
     "side_confidence",
@@ -148,7 +148,7 @@ def braking(acc_ap: Array, ic: Array, to: Array, fs: float) -> dict[str, Array]:
     return {
         "braking_peak_g": peak,
         "braking_duration_ms": k_min * dt[:, 0] * 1000.0,
-        "braking_dv_ms": dv,
+        "braking_dv_mps": dv,
     }
 
 

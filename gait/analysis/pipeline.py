@@ -27,6 +27,7 @@ from gait.analysis.events import (
     side_votes,
     walking_contacts,
 )
+from gait.analysis.gravity import analyze_linear, is_linear
 from gait.analysis.metrics import (
     STEP_COLUMNS,
     braking,
@@ -64,6 +65,8 @@ class SegmentResult:
 
 def analyze(recording: Recording) -> RunAnalysis:
     """Analyse a recording (any mounting; gyroscope optional) into per-step metrics and a run summary."""
+    if is_linear(recording):  # gravity removed by the phone: vertical estimated, timing only (gravity.py)
+        return analyze_linear(recording, analyze)
     imu = recording.imu
     where = str(recording.path) if recording.path is not None else recording.name
     if imu.n < 10:

@@ -55,7 +55,7 @@ def restrict(result: RunAnalysis) -> RunAnalysis:
     for m in dropped:
         if m in steps:
             steps[m] = np.nan
-    for m in ("braking_peak_g", "braking_dv_ms", "braking_duration_ms", "impact_g"):
+    for m in ("braking_peak_g", "braking_dv_mps", "braking_duration_ms", "impact_g"):
         if m in steps and m not in ok:
             steps[m] = np.nan
     if len(steps):

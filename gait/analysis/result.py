@@ -1,6 +1,6 @@
 """Analysis results: ``RunAnalysis`` (per-step table, summary, bouts, quality) and its stable JSON form.
 
-JSON schema ``gait.analysis/1`` (documented in docs/json-schema.md). A metric that cannot be computed is
+JSON schema ``gait.analysis/2`` (documented in docs/json-schema.md). A metric that cannot be computed is
 ``null`` and ``quality.unavailable`` says why.
 """
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from gait.analysis.signal import Segment
     from gait.recording.model import Recording
 
-SCHEMA = "gait.analysis/1"
+SCHEMA = "gait.analysis/2"
 DISCLAIMER = (
     "Estimates from a single body-worn sensor. Not a medical device and not a diagnosis; values depend on "
     "sensor placement and speed, so compare with your own baseline."
@@ -80,7 +80,7 @@ class Quality:
             )
             for m in ANGLE_METRICS:
                 unavailable[m] = "no gyroscope in this recording"
-        if fs < 100:
+        if fs < 0.99 * 100:  # within 1 % of 100 Hz is nominal (a phone at 99.8 Hz)
             flags.append("low_sample_rate")
             msgs.append(f"Sample rate {fs:.0f} Hz: impact peaks are underestimated below ~100 Hz.")
         if gaps.any():
@@ -117,7 +117,7 @@ class Quality:
                     "The pelvis-rotation correction could not be fitted, so braking is not reported and "
                     "contact times are read at the sensor itself."
                 )
-            for m in ("braking_peak_g", "braking_dv_ms", "braking_duration_ms"):
+            for m in ("braking_peak_g", "braking_dv_mps", "braking_duration_ms"):
                 unavailable[m] = (
                     "needs a gyroscope: at the sacrum the pelvis's own tilting swamps the body's braking"
                     if not has_gyro
@@ -161,7 +161,7 @@ class RunAnalysis:
     context: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The documented JSON object (schema ``gait.analysis/1``)."""
+        """The documented JSON object (schema ``gait.analysis/2``)."""
         s = self.summary
         meta = self.recording.meta
         d: dict[str, Any] = {

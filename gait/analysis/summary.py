@@ -23,7 +23,7 @@ SUMMARY_METRICS = {
     "vertical_oscillation_cm": "cm",
     "impact_g": "g",
     "braking_peak_g": "g",
-    "braking_dv_ms": "m/s",
+    "braking_dv_mps": "m/s",
     "braking_duration_ms": "ms",
     "pelvic_drop_deg": "deg",
     "pelvic_obliquity_range_deg": "deg",
@@ -34,7 +34,7 @@ DRIFT_METRICS = (
     "cadence_spm",
     "contact_time_ms",
     "pelvic_drop_deg",
-    "braking_dv_ms",
+    "braking_dv_mps",
     "vertical_oscillation_cm",
 )
 

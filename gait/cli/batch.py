@@ -18,7 +18,7 @@ SHOWN = (
     ("contact_time_ms", "contact ms", "{:.0f}"),
     ("pelvic_drop_left_deg", "drop L°", "{:.1f}"),
     ("pelvic_drop_right_deg", "drop R°", "{:.1f}"),
-    ("braking_dv_ms", "brake m/s", "{:.2f}"),
+    ("braking_dv_mps", "brake m/s", "{:.2f}"),
     ("findings", "findings", "{}"),
 )
 

@@ -18,7 +18,9 @@ from gait.store import RunStore, StoreError
 
 
 def _csv_options(args: argparse.Namespace) -> dict[str, str]:
-    opts = {"placement": args.placement}
+    opts = {}
+    if args.placement:
+        opts["placement"] = args.placement
     if args.acc_unit:
         opts["acc_unit"] = args.acc_unit
     if args.gyr_unit:
@@ -193,7 +195,7 @@ def simulate(args: argparse.Namespace) -> int:
         drop_drift_left_deg=args.fatigue_drop_left,
         drop_drift_right_deg=args.fatigue_drop_right,
         cadence_drift_spm=args.fatigue_cadence,
-        braking_dv_ms=args.braking,
+        braking_dv_mps=args.braking,
         impact_g=args.impact,
         mounting=args.mounting,
         acc_noise_ms2=0.08 * args.noise,
@@ -219,13 +221,20 @@ def info(args: argparse.Namespace) -> int:
     rec = load(args.path, **_csv_options(args))
     m = rec.meta
     print(f"{rec.name}")
-    print(f"  source     {m.source}{' (synthetic)' if m.synthetic else ''}  {m.source_detail[:100]}")
+    print(f"  source     {m.source}{' (synthetic)' if m.synthetic else ''}  {m.source_detail[:200]}")
     print(f"  device     {m.device.name} {m.device.model}".rstrip())
     print(f"  placement  {m.placement}")
-    print(
-        f"  samples    {rec.imu.n} over {rec.imu.duration_s:.1f} s at {rec.imu.rate_hz:.1f} Hz, "
-        f"{'acc + gyro' if rec.imu.has_gyro else 'accelerometer only'}, clock: {m.streams[0].clock}"
-    )
+    if rec.imu.n:
+        linear = ", gravity removed by the phone" if m.stream("imu").gravity_removed else ""
+        print(
+            f"  samples    {rec.imu.n} over {rec.imu.duration_s:.1f} s at {rec.imu.rate_hz:.1f} Hz, "
+            f"{'acc + gyro' if rec.imu.has_gyro else 'accelerometer only'}{linear}, clock: {m.streams[0].clock}"
+        )
+    else:  # a watch's FIT file: no IMU samples, so no IMU rate to state
+        print("  samples    none (no raw IMU samples)")
+    for name, data in rec.extra.items():
+        span = float(data.t[-1] - data.t[0]) if len(data.t) else 0.0
+        print(f"  {name:<10} {len(data.t)} records over {span:.0f} s ({', '.join(data.channels[1:])})")
     print(f"  complete   {m.complete}{' (recovered from crash log)' if rec.recovered else ''}")
     if m.gaps:
         print(f"  gaps       {len(m.gaps)} ({sum(g.end_s - g.start_s for g in m.gaps):.1f} s)")

@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 from typing import Any
 
+from gait.analysis.result import SCHEMA
 from gait.errors import RecordingError
 from gait.recording import Recording, load, save
 from gait.recording.detect import detect_format, read_any
@@ -47,9 +48,10 @@ def watch_only(rec: Recording) -> dict[str, Any]:
 
     w = watch_summary(rec)
     return {
-        "schema": "gait.analysis/1",
+        "schema": SCHEMA,
         "recording": {"name": rec.name, "path": str(rec.path) if rec.path else None, "id": rec.meta.id,
-                      "source": rec.meta.source, "start_utc": rec.meta.start_utc},
+                      "source": rec.meta.source, "detail": rec.meta.source_detail,
+                      "start_utc": rec.meta.start_utc},
         "analysis_available": False,
         "reason": NO_IMU,
         "watch": None if w is None else dataclasses.asdict(w),
@@ -63,12 +65,16 @@ def format_watch_only(d: dict[str, Any]) -> str:
         v = w.get(key)
         return "n/a" if v is None else f"{v:.{digits}f} {unit}"
 
+    power = ""
+    if w.get("power_w") is not None or w.get("form_power_w") is not None:
+        power = f", power {f('power_w', 'W')}, form power {f('form_power_w', 'W')}"
     return "\n".join(
         [
-            f"{d['recording']['name']}  (watch file; {d['recording']['source']})",
-            f"  Watch         cadence {f('cadence_spm', 'spm', 1)}, contact {f('contact_time_ms', 'ms')}, "
-            f"vertical osc. {f('vertical_oscillation_cm', 'cm', 1)}, contact balance {f('contact_balance_pct', '%', 1)}"
-            f", step length {f('step_length_m', 'm', 2)} ({w.get('n', 0)} records)",
+            f"{d['recording']['name']}  (watch file; {d['recording']['source']}; {d['recording']['detail']})",
+            f"  Watch         {w.get('activity', 'running')}: cadence {f('cadence_spm', 'spm', 1)}, contact "
+            f"{f('contact_time_ms', 'ms')}, vertical osc. {f('vertical_oscillation_cm', 'cm', 1)}, contact balance "
+            f"{f('contact_balance_pct', '%', 1)}, step length {f('step_length_m', 'm', 2)}{power} "
+            f"({w.get('n', 0)} records)",
             f"  Not analysed  {d['reason']}",
         ]
     )

@@ -33,7 +33,11 @@ def _add_csv_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="unit of gyr_x/y/z columns (default rad/s, or as the column names say)",
     )
-    g.add_argument("--placement", default="sacrum", help="where the sensor was worn (default: sacrum)")
+    g.add_argument(
+        "--placement",
+        default=None,
+        help="where the sensor was worn (default: sacrum for a plain CSV, waist_belt for a phone app's export)",
+    )
 
 
 def _add_history_options(p: argparse.ArgumentParser) -> None:

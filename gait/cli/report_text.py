@@ -53,13 +53,13 @@ def format_text(result: RunAnalysis) -> str:
             f"  Vertical osc. {_fmt(med['vertical_oscillation_cm'], 'cm', 1)}",
             f"  Impact        {_fmt(med['impact_g'], 'g', 2)} peak acceleration in stance",
         ]
-        if med["braking_dv_ms"] is None:
-            lines.append(f"  Braking       n/a ({result.quality.unavailable.get('braking_dv_ms', 'not measured')})")
+        if med["braking_dv_mps"] is None:
+            lines.append(f"  Braking       n/a ({result.quality.unavailable.get('braking_dv_mps', 'not measured')})")
         else:
             lines.append(
-                f"  Braking       {_fmt(med['braking_dv_ms'], 'm/s', 2)} speed lost per step, peak "
+                f"  Braking       {_fmt(med['braking_dv_mps'], 'm/s', 2)} speed lost per step, peak "
                 f"{_fmt(med['braking_peak_g'], 'g', 2)} over {_fmt(med['braking_duration_ms'], 'ms')}"
-                f"{_sides(side['braking_dv_ms'], 'm/s', 2)}"
+                f"{_sides(side['braking_dv_mps'], 'm/s', 2)}"
             )
         drop = side["pelvic_drop_deg"]
         if drop.left is not None or drop.right is not None:
@@ -77,7 +77,7 @@ def format_text(result: RunAnalysis) -> str:
             for m, label, unit, d in (
                 ("cadence_spm", "cadence", "spm", 1),
                 ("contact_time_ms", "contact", "ms", 0),
-                ("braking_dv_ms", "braking", "m/s", 2),
+                ("braking_dv_mps", "braking", "m/s", 2),
             ):
                 if m in s.drift and s.drift[m].change is not None:
                     parts.append(f"{label} {s.drift[m].change:+.{d}f} {unit}")
@@ -93,7 +93,7 @@ def format_text(result: RunAnalysis) -> str:
     if pod is not None:
         dist = f", {pod.distance_m / 1000:.2f} km" if pod.distance_m is not None else ""
         lines.append(
-            f"  Foot pod      speed {_fmt(pod.speed_ms, 'm/s', 2)}, cadence {_fmt(pod.cadence_spm, 'spm', 0)} "
+            f"  Foot pod      speed {_fmt(pod.speed_mps, 'm/s', 2)}, cadence {_fmt(pod.cadence_spm, 'spm', 0)} "
             f"(its own count, a second opinion){dist}"
         )
     from gait.runs import watch_summary
@@ -110,6 +110,8 @@ def format_text(result: RunAnalysis) -> str:
         lines.append(
             "  Watch (FIT)   " + ", ".join(cells) + f", contact balance {_fmt(watch.contact_balance_pct, '%', 1)}"
             f", step {_fmt(watch.step_length_m, 'm', 2)}"
+            + (f", power {_fmt(watch.power_w, 'W', 0)}" if watch.power_w is not None else "")
+            + (f", form power {_fmt(watch.form_power_w, 'W', 0)}" if watch.form_power_w is not None else "")
         )
     lines.append(
         f"  Quality       {q.sample_rate_hz:.0f} Hz, {'acc + gyro' if q.has_gyroscope else 'accelerometer only'}"
@@ -172,7 +174,7 @@ def format_history(h: dict) -> str:
         lines.append(
             f"  {r['day'] or '?':<10}  {r['name'][:28]:<28} {_cell((r['running_s'] or 0) / 60):>5} "
             f"{_cell(r['cadence_spm']):>6} {_cell(r['contact_time_ms'], 0):>6} {drop:>12} "
-            f"{_cell(r['braking_dv_ms'], 2):>9}  {found}"
+            f"{_cell(r['braking_dv_mps'], 2):>9}  {found}"
         )
     if h["n_runs"] > len(h["runs"]):
         lines.append(f"  ... {h['n_runs'] - len(h['runs'])} older run(s) not shown (--runs)")

@@ -22,7 +22,7 @@ PACE_TOLERANCE = 0.10  # contact time (or speed) within +-10 %
 BASELINE_METRICS: dict[str, float] = {
     "cadence_spm": 1.0,
     "contact_time_ms": 5.0,
-    "braking_dv_ms": 0.01,
+    "braking_dv_mps": 0.01,
     "impact_g": 0.05,
     "vertical_oscillation_cm": 0.2,
     "drop_left_deg": 0.3,
@@ -59,7 +59,7 @@ class Baseline:
 
 def similar_pace(a: Mapping[str, float | None], b: Mapping[str, float | None]) -> bool:
     """Same pace within 10 %: by speed when both runs have one, else by contact time."""
-    for key in ("speed_ms", "contact_time_ms"):
+    for key in ("speed_mps", "contact_time_ms"):
         x, y = a.get(key), b.get(key)
         if x and y and not (math.isnan(x) or math.isnan(y)):
             return abs(x - y) <= PACE_TOLERANCE * y

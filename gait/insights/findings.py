@@ -28,7 +28,7 @@ LOAD_SPIKE = 0.30
 #: how far each measurement can be trusted (0-1), a judgement from the validation in docs/accuracy.md
 MEASUREMENT_CONFIDENCE = {
     "pelvic_drop_deg": 0.8,
-    "braking_dv_ms": 0.6,
+    "braking_dv_mps": 0.6,
     "cadence_spm": 0.95,
     "impact_g": 0.5,
     "vertical_oscillation_cm": 0.6,
@@ -86,17 +86,17 @@ def run_values(result: RunAnalysis) -> dict[str, float | None]:
         "cadence_spm": s.cadence_spm,
         "contact_time_ms": med["contact_time_ms"],
         "flight_time_ms": med["flight_time_ms"],
-        "braking_dv_ms": med["braking_dv_ms"],
+        "braking_dv_mps": med["braking_dv_mps"],
         "impact_g": med["impact_g"],
         "vertical_oscillation_cm": med["vertical_oscillation_cm"],
         "drop_left_deg": side["pelvic_drop_deg"].left,
         "drop_right_deg": side["pelvic_drop_deg"].right,
         "drop_diff_deg": diff("pelvic_drop_deg"),
         "asym_contact_pct": side["contact_time_ms"].asymmetry_pct(),
-        "asym_braking_pct": side["braking_dv_ms"].asymmetry_pct(),
+        "asym_braking_pct": side["braking_dv_mps"].asymmetry_pct(),
         "rotation_range_deg": med["pelvic_rotation_range_deg"],
         "tilt_range_deg": med["pelvic_tilt_range_deg"],
-        "speed_ms": None,  # known only with a distance (gait.runs.judge) or a speed sensor
+        "speed_mps": None,  # known only with a distance (gait.runs.judge) or a speed sensor
         "distance_m": None,
     }
 
@@ -257,19 +257,19 @@ def evaluate(
 
     # -- braking and cadence ----------------------------------------------------------------------------------------
     m = BY_ID["overstride_braking"]
-    dv, cad = values["braking_dv_ms"], values["cadence_spm"]
+    dv, cad = values["braking_dv_mps"], values["cadence_spm"]
     if dv is None:
         out.append(
             _finding(
                 m,
                 "braking.not_enough_data",
-                f"Braking not measured: {result.quality.unavailable.get('braking_dv_ms', 'no data')}.",
+                f"Braking not measured: {result.quality.unavailable.get('braking_dv_mps', 'no data')}.",
                 "Use a sensor with a gyroscope to follow braking.",
                 "not_enough_data",
                 0.0,
             )
         )
-    elif baseline and (band := baseline.band("braking_dv_ms")):
+    elif baseline and (band := baseline.band("braking_dv_mps")):
         mean, sd = band
         if dv - mean > max(2 * sd, 0.10 * mean):
             sev = "act" if dv > 1.25 * mean else "watch"
@@ -281,7 +281,7 @@ def evaluate(
                     f"({100 * (dv / mean - 1):+.0f} %), cadence {_fmt(cad or math.nan)} spm.",
                     m.actions[0],
                     sev,
-                    MEASUREMENT_CONFIDENCE["braking_dv_ms"] * wb,
+                    MEASUREMENT_CONFIDENCE["braking_dv_mps"] * wb,
                     title="More braking per step than usual",
                 )
             )

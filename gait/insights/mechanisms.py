@@ -156,7 +156,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
             "Landing with the foot well ahead of the hips makes each step brake harder: the body loses more forward "
             "speed per step. A slightly quicker cadence shortens the step and brings the foot closer under you."
         ),
-        signals=("braking_dv_ms", "braking_peak_g", "cadence_spm"),
+        signals=("braking_dv_mps", "braking_peak_g", "cadence_spm"),
         rule=(
             "Braking (forward speed lost per step) above your baseline at a similar pace by more than two standard "
             "deviations and 10 %, or cadence below your baseline by more than 5 %. Without a baseline: cadence under "
@@ -226,7 +226,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
             "Everyone is a little asymmetric. A change in how differently your two sides move (for example after an "
             "injury) can show that you are protecting one side."
         ),
-        signals=("asymmetry_pct", "pelvic_drop_deg", "contact_time_ms", "braking_dv_ms"),
+        signals=("asymmetry_pct", "pelvic_drop_deg", "contact_time_ms", "braking_dv_mps"),
         rule=(
             "As a change detector only: a finding when an asymmetry moves away from your own usual by more than "
             "two standard deviations (and 5 percentage points, or 2 deg for pelvic drop). Without a baseline, "

@@ -7,7 +7,8 @@ A header row, then one row per sample:
 * optional ``gyr_x, gyr_y, gyr_z`` - angular rate in rad/s, or deg/s with ``gyr_unit="deg/s"``.
 
 Columns may carry their unit instead (``acc_x_ms2``, ``acc_x_g``, ``gyr_x_rads``, ``gyr_x_dps``); other
-columns are ignored. The sensor may be mounted in any orientation: the analysis finds the body axes itself.
+columns are ignored. Columns may be separated by commas, semicolons (then a decimal comma is accepted) or tabs.
+The sensor may be mounted in any orientation: the analysis finds the body axes itself.
 Sanity checks (gravity magnitude, monotonic time, sample rate) turn likely unit mistakes into one-line errors.
 """
 
@@ -20,7 +21,7 @@ import pandas as pd
 
 from gait.constants import G0
 from gait.errors import RecordingError, short
-from gait.recording.limits import check_csv
+from gait.recording.limits import MAX_CSV_BYTES, check_csv, open_regular
 from gait.recording.meta import DeviceInfo, RecordingMeta, StreamInfo
 from gait.recording.model import ImuData, Recording
 
@@ -54,7 +55,8 @@ def read_csv(
     path = Path(path)
     try:
         check_csv(path, path)  # size, columns and rows before pandas allocates anything
-        df = pd.read_csv(path, skipinitialspace=True, low_memory=False)
+        sep, decimal = sniff_dialect(path)
+        df = pd.read_csv(path, sep=sep, decimal=decimal, skipinitialspace=True, low_memory=False)
     except FileNotFoundError:
         raise RecordingError(f"{path}: file not found") from None
     except pd.errors.EmptyDataError:
@@ -117,6 +119,17 @@ def read_csv(
     return Recording(meta=meta, imu=imu, path=path, notes=tuple(notes))
 
 
+def sniff_dialect(path: Path) -> tuple[str, str]:
+    """Column separator and decimal mark from the first lines: comma; semicolon (with a decimal comma when the
+    values hold commas, as spreadsheets in many European locales write them); or tab."""
+    with open_regular(path, MAX_CSV_BYTES, "the CSV file") as f:
+        head = f.read(4096).decode("utf-8-sig", errors="replace").splitlines()
+    first = head[0] if head else ""
+    sep = max((",", ";", "\t"), key=lambda c: (first.count(c), c == ","))
+    decimal = "," if sep != "," and any("," in line for line in head[1:6]) else "."
+    return sep, decimal
+
+
 def _resolve_unit(
     path: Path, what: str, flag: str | None, named: str | None, table: dict[str, float], default: str
 ) -> str:
@@ -136,9 +149,11 @@ def check_samples(
     *,
     acc_unit: str = "m/s^2",
     gyr_unit: str = "rad/s",
+    gravity: bool = True,
 ) -> None:
     """Physical sanity checks shared by importers (samples already in SI; the units name what the file
-    declared); each failure is a one-line, actionable error."""
+    declared); each failure is a one-line, actionable error. ``gravity=False``: a linear acceleration (gravity
+    removed by the phone), which must average out near zero instead of holding 1 g."""
     if len(t) < 10:
         raise RecordingError(f"{where}: only {len(t)} samples; too short to analyse")
     dt = np.diff(t)
@@ -155,6 +170,15 @@ def check_samples(
         )
     with np.errstate(over="ignore", invalid="ignore"):  # absurd values (1e308) fail the check below, quietly
         mag = float(np.median(np.linalg.norm(acc, axis=1)))  # acc is in SI (m/s^2) here
+        mean = float(np.linalg.norm(np.mean(acc, axis=0)))
+    if not gravity:
+        if not mean < 0.5 * G0:
+            raise RecordingError(
+                f"{where}: the linear acceleration averages {mean / G0:.2f} g: it still holds gravity (or the unit "
+                "is wrong)"
+            )
+        _check_gyro(where, gyr, gyr_unit)
+        return
     if acc_unit in ("m/s^2", "ms2") and 0.6 < mag < 1.6:
         raise RecordingError(
             f"{where}: accelerometer magnitude is {mag:.2f} m/s^2, about 1: the values look like g (use --acc-unit g)"
@@ -168,6 +192,10 @@ def check_samples(
             f"{where}: median accelerometer magnitude is {short(mag / G0)} g, expected about 1 g with gravity "
             "included (check units and that gravity was not removed)"
         )
+    _check_gyro(where, gyr, gyr_unit)
+
+
+def _check_gyro(where: Path | str, gyr: np.ndarray | None, gyr_unit: str) -> None:
     if gyr is not None:
         p99 = float(np.percentile(np.abs(gyr), 99))
         if gyr_unit in ("rad/s", "rads") and p99 > 40.0:

@@ -1,27 +1,36 @@
 """Garmin FIT activity files: the watch's running dynamics as a second opinion beside gait's own numbers.
 
-A small decoder of the documented FIT binary format (file header, definition and data messages, compressed
-timestamp headers; developer fields are skipped, the file CRC is checked). Only ``record`` messages (global
-number 20) are read, one per second or so, so the per-message loop is cheap even for long runs.
+Decoding is fitdecode's (a maintained FIT reader): chained files (several FIT files one after the other, as a
+triathlon watch writes them), developer fields, compressed timestamp headers and every file's CRC. This module
+only picks what gait needs:
 
-Profile facts used (FIT SDK profile, ``record``): ``timestamp`` (253, s since 1989-12-31 UTC), ``cadence`` (4,
-uint8, for running *cycles* per minute, i.e. strides of one foot; steps/min = 2 x (cadence + fractional_cadence)),
-``fractional_cadence`` (53, /128), ``distance`` (5, /100 m), ``speed`` (6, /1000 m/s), ``enhanced_speed`` (73,
-/1000 m/s), ``vertical_oscillation`` (39, /10 mm), ``stance_time`` (41, /10 ms; ground contact time),
-``stance_time_balance`` (84, /100 %; 50 % = even; Garmin shows it as the left foot's share), ``step_length``
-(85, /10 mm). A FIT file holds no raw sacral IMU samples: it makes a recording with a ``watch`` stream only, or
-one attached to an IMU recording of the same run (``attach_watch``).
+* ``record`` messages (about one per second): ``timestamp`` (s since 1989-12-31 UTC), ``cadence`` (for running,
+  *cycles* per minute, i.e. strides of one foot: steps/min = 2 x (cadence + fractional_cadence)), ``distance``
+  (m), ``enhanced_speed``/``speed`` (m/s), ``vertical_oscillation`` (mm), ``stance_time`` (ground contact, ms),
+  ``stance_time_balance`` (%, 50 = even; Garmin shows it as the left foot's share), ``step_length`` (mm), the
+  native ``power`` (W) and the developer fields a Stryd pod adds, ``Power`` and ``Form Power`` (W).
+* ``session`` messages (one per leg of a multisport activity): ``sport``/``sub_sport`` and the leg's time span.
+  Running (road, trail, treadmill, track, ...) and walking sessions are read; in a multisport file only the
+  running legs. A file with neither is refused naming its sport: a cyclist's cadence is pedal revolutions, not
+  steps. ``sport`` messages stand in when a file has no session.
+
+A FIT file holds no raw sacral IMU samples: it makes a recording with a ``watch`` stream only, or one attached
+to an IMU recording of the same run (``attach_watch``).
 """
 
 from __future__ import annotations
 
+import io
 import struct
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import fitdecode
 import numpy as np
 
 from gait.errors import RecordingError
+from gait.recording.limits import MAX_FIT_BYTES, open_regular, read_bytes
 from gait.recording.meta import DeviceInfo, RecordingMeta, StreamInfo
 from gait.recording.model import ImuData, Recording, StreamData
 
@@ -34,155 +43,180 @@ WATCH_CHANNELS: tuple[str, ...] = (
     "contact_time_ms",
     "contact_balance_pct",
     "step_length_m",
-    "speed_ms",
+    "speed_mps",
     "distance_m",
+    "power_w",
+    "form_power_w",
 )
-WATCH_UNITS = {
-    "cadence_spm": "1/min",
-    "vertical_oscillation_cm": "cm",
-    "contact_time_ms": "ms",
-    "contact_balance_pct": "%",
-    "step_length_m": "m",
-    "speed_ms": "m/s",
-    "distance_m": "m",
-}
+RUNNING, WALKING = "running", "walking"
 
-# base type -> (struct code, size, invalid value)
-_BASE = {
-    0x00: ("B", 1, 0xFF), 0x01: ("b", 1, 0x7F), 0x02: ("B", 1, 0xFF), 0x83: ("h", 2, 0x7FFF),
-    0x84: ("H", 2, 0xFFFF), 0x85: ("i", 4, 0x7FFFFFFF), 0x86: ("I", 4, 0xFFFFFFFF), 0x88: ("f", 4, None),
-    0x89: ("d", 8, None), 0x0A: ("B", 1, 0), 0x8B: ("H", 2, 0), 0x8C: ("I", 4, 0), 0x8E: ("q", 8, None),
-    0x8F: ("Q", 8, None), 0x90: ("Q", 8, 0),
-}  # fmt: skip
-RECORD = 20
-# record field number -> (name, scale)
-_RECORD_FIELDS = {
-    253: ("timestamp", 1.0), 4: ("cadence", 1.0), 53: ("fractional_cadence", 128.0), 5: ("distance", 100.0),
-    6: ("speed", 1000.0), 73: ("enhanced_speed", 1000.0), 39: ("vertical_oscillation", 10.0),
-    41: ("stance_time", 10.0), 84: ("stance_time_balance", 100.0), 85: ("step_length", 10.0),
-}  # fmt: skip
+#: record fields read by name (fitdecode applies the profile's scale: values arrive in the units named above)
+_RECORD_FIELDS = frozenset({
+    "timestamp", "cadence", "fractional_cadence", "distance", "speed", "enhanced_speed", "vertical_oscillation",
+    "stance_time", "stance_time_balance", "step_length", "power",
+})  # fmt: skip
+#: developer fields by their declared name (lower case) -> key; a Stryd pod declares these
+_DEV_FIELDS = {"power": "dev_power", "form power": "form_power"}
 
 
-def _byte_table() -> tuple[int, ...]:
-    """CRC-16 (reflected polynomial 0xA001, as the FIT protocol's nibble table) for every byte value."""
-    table = []
-    for b in range(256):
-        crc = b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
+@dataclass(frozen=True)
+class FitSession:
+    """One session of a FIT file (a leg of a multisport activity): its sport and time span in FIT seconds."""
+
+    sport: str
+    sub_sport: str
+    start: float | None
+    end: float | None
+
+    @property
+    def label(self) -> str:
+        sub = self.sub_sport if self.sub_sport not in ("", "generic", "all") else ""
+        return f"{self.sport} ({sub.replace('_', ' ')})" if sub else self.sport
+
+    def holds(self, t: np.ndarray) -> np.ndarray:
+        lo = -np.inf if self.start is None else self.start
+        hi = np.inf if self.end is None else self.end
+        return (t >= lo) & (t <= hi)
 
 
-_CRC_TABLE = _byte_table()
+@dataclass(frozen=True)
+class FitContents:
+    """What gait reads from a FIT file: record messages (dicts of scaled values, FIT seconds) and sessions."""
 
-
-def fit_crc(data: bytes, crc: int = 0) -> int:
-    """The FIT file CRC-16: one table lookup per byte (a FIT file is small: ~25 bytes per second of activity)."""
-    table = _CRC_TABLE
-    for byte in data:
-        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
-    return crc
+    records: list[dict[str, float]]
+    sessions: list[FitSession]
+    sports: list[FitSession]  # from ``sport`` messages (no time span), used when there is no session
+    n_files: int
 
 
 def is_fit(path: Path) -> bool:
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, MAX_FIT_BYTES, "the FIT file") as f:
             head = f.read(12)
-    except OSError:
+    except (OSError, RecordingError):
         return False
     return len(head) == 12 and head[8:12] == b".FIT"
 
 
-def decode_records(buf: bytes, where: str = "FIT file") -> list[dict[str, float]]:
-    """The ``record`` messages of a FIT file as dicts of scaled values (invalid fields left out)."""
-    if len(buf) < 14 or buf[8:12] != b".FIT":
+def _name(value: object) -> str:
+    """An enum value as fitdecode renders it (a name, or the number when the profile does not know it)."""
+    return "" if value is None else str(value)
+
+
+def _time(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def decode_fit(buf: bytes, where: str = "FIT file") -> FitContents:
+    """Records, sessions and sports of a (possibly chained) FIT file; any damage is one RecordingError line."""
+    if len(buf) < 12 or buf[8:12] != b".FIT":
         raise RecordingError(f"{where}: not a FIT file (no '.FIT' signature)")
-    header = buf[0]
-    if header not in (12, 14):
-        raise RecordingError(f"{where}: unexpected FIT header size {header}")
-    data_size = struct.unpack_from("<I", buf, 4)[0]
-    end = header + data_size
-    if len(buf) < end + 2:
-        raise RecordingError(f"{where}: truncated FIT file ({len(buf)} bytes, header says {end + 2})")
-    if fit_crc(buf[: end + 2]) != 0:
-        raise RecordingError(f"{where}: FIT file is corrupt (CRC check failed)")
-    defs: dict[int, tuple[int, str, list[tuple[int, int, int]], int]] = {}
-    out: list[dict[str, float]] = []
-    pos, last_ts = header, None
+    records: list[dict[str, float]] = []
+    sessions: list[FitSession] = []
+    sports: list[FitSession] = []
+    n_files = 0
+    reader = fitdecode.FitReader(
+        io.BytesIO(buf),
+        processor=fitdecode.DataProcessorBase(),  # raw numbers: timestamps stay FIT seconds, no datetime objects
+        check_crc=fitdecode.CrcCheck.RAISE,
+        error_handling=fitdecode.ErrorHandling.IGNORE,  # a developer field without its description is skipped
+    )
     try:
-        while pos < end:
-            h = buf[pos]
-            pos += 1
-            ts = None
-            if h & 0x80:  # compressed timestamp header: 5-bit offset on the last full timestamp
-                local, offset = (h >> 5) & 0x3, h & 0x1F
-                if last_ts is None:
-                    raise RecordingError(f"{where}: compressed timestamp before any full timestamp")
-                ts = (last_ts & ~0x1F) + offset + (0x20 if offset < (last_ts & 0x1F) else 0)
-                last_ts = ts
-            elif h & 0x40:  # definition message
-                local = h & 0x0F
-                endian = ">" if buf[pos + 1] == 1 else "<"
-                gnum = struct.unpack_from(endian + "H", buf, pos + 2)[0]
-                n = buf[pos + 4]
-                pos += 5
-                fields = [(buf[pos + 3 * i], buf[pos + 3 * i + 1], buf[pos + 3 * i + 2]) for i in range(n)]
-                pos += 3 * n
-                dev = 0
-                if h & 0x20:  # developer fields: sizes only (skipped)
-                    nd = buf[pos]
-                    dev = sum(buf[pos + 1 + 3 * i + 1] for i in range(nd))
-                    pos += 1 + 3 * nd
-                defs[local] = (gnum, endian, fields, dev)
+        for frame in reader:
+            if isinstance(frame, fitdecode.FitHeader):
+                n_files += 1
+            if not isinstance(frame, fitdecode.FitDataMessage):
                 continue
-            else:
-                local = h & 0x0F
-            if local not in defs:
-                raise RecordingError(f"{where}: data message {local} at byte {pos - 1} has no definition")
-            gnum, endian, fields, dev = defs[local]
-            values: dict[str, float] = {}
-            for num, size, base in fields:
-                code = _BASE.get(base)
-                if code is not None and size == code[1]:
-                    raw = struct.unpack_from(endian + code[0], buf, pos)[0]
-                    if num == 253:
-                        last_ts = int(raw)
-                    if gnum == RECORD and num in _RECORD_FIELDS and raw != code[2]:
-                        name, scale = _RECORD_FIELDS[num]
-                        values[name] = raw / scale
-                pos += size
-            pos += dev
-            if gnum == RECORD:
-                if ts is not None:
-                    values["timestamp"] = float(ts)
-                if "timestamp" in values:
-                    out.append(values)
-    except (IndexError, struct.error):
-        raise RecordingError(f"{where}: truncated or malformed FIT message at byte {pos}") from None
-    return out
+            if frame.name == "record":
+                rec: dict[str, float] = {}
+                for field in frame.fields:
+                    value = field.value
+                    if not isinstance(value, int | float) or isinstance(value, bool):
+                        continue
+                    if field.field_def is not None and field.field_def.is_dev:
+                        key = _DEV_FIELDS.get(str(field.name or "").strip().lower())
+                        if key is not None:
+                            rec[key] = float(value)
+                    elif field.name in _RECORD_FIELDS:
+                        rec[field.name] = float(value)
+                if "timestamp" in rec:
+                    records.append(rec)
+            elif frame.name in ("session", "sport"):
+                values = {f.name: f.value for f in frame.fields if f.name}
+                start = _time(values.get("start_time"))
+                end = _time(values.get("timestamp"))
+                elapsed = _time(values.get("total_elapsed_time"))
+                if start is not None and elapsed is not None:
+                    end = max(end or 0.0, start + elapsed)
+                item = FitSession(_name(values.get("sport")), _name(values.get("sub_sport")), start, end)
+                (sessions if frame.name == "session" else sports).append(item)
+    except fitdecode.FitCRCError:
+        raise RecordingError(f"{where}: FIT file is corrupt (CRC check failed)") from None
+    except fitdecode.FitEOFError:
+        raise RecordingError(f"{where}: truncated FIT file (it ends inside a message)") from None
+    except fitdecode.FitHeaderError as exc:
+        if n_files and "not a FIT file" in str(exc):
+            raise RecordingError(f"{where}: unexpected bytes after FIT file {n_files} (not a FIT header)") from None
+        raise RecordingError(f"{where}: truncated or damaged FIT header ({str(exc).splitlines()[0]})") from None
+    except (fitdecode.FitError, AssertionError, struct.error, KeyError, IndexError, ValueError, TypeError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RecordingError(f"{where}: malformed FIT data ({detail[:120]})") from None
+    finally:
+        reader.close()
+    return FitContents(records, sessions, sports, n_files)
+
+
+def select_legs(contents: FitContents, where: str) -> tuple[list[dict[str, float]], str, str]:
+    """The records gait reads (running legs; walking ones when the file has no running), the activity, and a
+    note saying which legs were used. Refuses files with neither, naming their sport."""
+    legs = contents.sessions or contents.sports
+    if not legs:
+        return contents.records, RUNNING, "no sport recorded: taken as running"
+    running = [s for s in legs if s.sport == RUNNING]
+    walking = [s for s in legs if s.sport == WALKING]
+    chosen, activity = (running, RUNNING) if running else (walking, WALKING)
+    if not chosen:
+        sports = list(dict.fromkeys(s.label for s in legs))
+        what = f"a {sports[0]} activity" if len(sports) == 1 else f"an activity of {', '.join(sports)}"
+        raise RecordingError(f"{where}: {what}, not running or walking (gait reads running and walking sessions only)")
+    if len(legs) == 1 or not contents.sessions:
+        return contents.records, activity, chosen[0].label
+    t = np.array([r["timestamp"] for r in contents.records])
+    keep = np.zeros(len(t), bool)
+    for s in chosen:
+        keep |= s.holds(t)
+    numbers = [str(i + 1) for i, s in enumerate(legs) if s in chosen]
+    others = sorted({s.label for s in legs if s not in chosen})
+    note = (
+        f"multisport: {activity} leg{'s' if len(numbers) > 1 else ''} {' and '.join(numbers)} of {len(legs)} used"
+        + (f" (left out: {', '.join(others)})" if others else "")
+    )
+    return [r for r, k in zip(contents.records, keep, strict=True) if k], activity, note
 
 
 def watch_stream(records: list[dict[str, float]], t0_unix: float) -> StreamData:
-    """Records -> the ``watch`` stream (SI-ish units named in the channels), time relative to ``t0_unix``."""
+    """Records -> the ``watch`` stream (units named in the channels), time relative to ``t0_unix``."""
 
     def col(name: str) -> np.ndarray:
         return np.array([r.get(name, np.nan) for r in records], float)
 
     t = col("timestamp") + FIT_EPOCH_S - t0_unix
-    cad = col("cadence")
     frac = np.nan_to_num(col("fractional_cadence"))
     speed = col("enhanced_speed")
     speed = np.where(np.isfinite(speed), speed, col("speed"))
+    power = col("dev_power")
+    power = np.where(np.isfinite(power), power, col("power"))  # a Stryd pod's own figure first
     values = np.column_stack(
         (
-            2.0 * (cad + frac),  # cycles (one foot) per minute -> steps per minute
+            2.0 * (col("cadence") + frac),  # cycles (one foot) per minute -> steps per minute
             col("vertical_oscillation") / 10.0,  # mm -> cm
             col("stance_time"),
             col("stance_time_balance"),
             col("step_length") / 1000.0,  # mm -> m
             speed,
             col("distance"),
+            power,
+            col("form_power"),
         )
     )
     order = np.argsort(t, kind="stable")
@@ -193,16 +227,20 @@ def read_fit(path: Path | str) -> Recording:
     """A FIT activity as a recording holding only the watch's running dynamics (no raw IMU samples)."""
     path = Path(path)
     try:
-        buf = path.read_bytes()
+        buf = read_bytes(path, MAX_FIT_BYTES, "the FIT file")
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
-    records = decode_records(buf, str(path))
-    if not records:
+    contents = decode_fit(buf, str(path))
+    if not contents.records:
         raise RecordingError(f"{path}: no record messages (is this an activity file?)")
-    t0 = records[0]["timestamp"] + FIT_EPOCH_S
+    records, activity, note = select_legs(contents, str(path))
+    if not records:
+        raise RecordingError(f"{path}: no record messages inside the {activity} sessions")
+    t0 = min(r["timestamp"] for r in records) + FIT_EPOCH_S
     watch = watch_stream(records, t0)
     start = datetime.fromtimestamp(t0, UTC).replace(tzinfo=None).isoformat() + "Z"
     empty = ImuData(t=np.zeros(0), acc=np.zeros((0, 3)), gyr=None)
+    chained = f", {contents.n_files} chained FIT files" if contents.n_files > 1 else ""
     meta = RecordingMeta(
         title=path.stem,
         start_utc=start,
@@ -212,18 +250,19 @@ def read_fit(path: Path | str) -> Recording:
             StreamInfo(
                 n_samples=0, has_gyro=False, clock="file", channels=("t_s", "acc_x_ms2", "acc_y_ms2", "acc_z_ms2")
             ),
-            watch_info(len(watch.t)),
+            watch_info(len(watch.t), activity),
         ),
         source="fit-import",
-        source_detail=f"{path.name}: {len(records)} records (running dynamics only, no raw IMU samples)",
+        source_detail=f"{path.name}: {len(records)} records, {note}{chained} (running dynamics only, no raw IMU "
+        "samples)",
     )
     return Recording(meta=meta, imu=empty, path=path, extra={WATCH_STREAM: watch})
 
 
-def watch_info(n: int) -> StreamInfo:
+def watch_info(n: int, activity: str = RUNNING) -> StreamInfo:
     return StreamInfo(
         name=WATCH_STREAM, kind="watch", file="watch.arrow", rate_hz=1.0, channels=WATCH_CHANNELS,
-        frame="", clock="file", has_gyro=False, n_samples=n, placement="wrist",
+        frame="", clock="file", has_gyro=False, n_samples=n, placement="wrist", activity=activity,
     )  # fmt: skip
 
 
@@ -238,7 +277,8 @@ def attach_watch(recording: Recording, fit: Recording) -> Recording:
     overlap = (shifted.t >= 0) & (shifted.t <= recording.imu.t[-1])
     if not overlap.any():
         raise RecordingError(f"{fit.path}: the FIT file does not overlap the recording {recording.name} in time")
-    streams = tuple(s for s in recording.meta.streams if s.name != WATCH_STREAM) + (watch_info(len(w.t)),)
+    activity = fit.meta.stream(WATCH_STREAM).activity or RUNNING
+    streams = tuple(s for s in recording.meta.streams if s.name != WATCH_STREAM) + (watch_info(len(w.t), activity),)
     meta = recording.meta.replace(
         streams=streams, notes=(recording.meta.notes + f" Watch data from {fit.path}.").strip()
     )

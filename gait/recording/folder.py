@@ -28,7 +28,7 @@ from gait.recording.limits import (
     replacing,
 )
 from gait.recording.log import read_log
-from gait.recording.meta import IMU_CHANNELS, Gap, read_meta, write_meta
+from gait.recording.meta import IMU_CHANNELS, RENAMED_CHANNELS, Gap, read_meta, write_meta
 from gait.recording.model import ImuData, Recording, StreamData
 
 EVENTS_FILE = "events.jsonl"
@@ -98,12 +98,15 @@ def read_samples(path: Path) -> ImuData:
 
 
 def read_stream(path: Path, channels: tuple[str, ...]) -> StreamData:
+    """One stream's columns by name; a file written by an older version may hold a channel under its old name."""
     table = _read_table(path)
-    missing = [c for c in channels if c not in table.column_names]
+    old_name = {new: old for old, new in RENAMED_CHANNELS.items()}
+    stored = [c if c in table.column_names else old_name.get(c, c) for c in channels]
+    missing = [c for c, s in zip(channels, stored, strict=True) if s not in table.column_names]
     if missing:
         raise RecordingError(f"{path}: missing columns {missing}")
     values = np.empty((table.num_rows, len(channels) - 1))
-    for j, name in enumerate(channels[1:]):
+    for j, name in enumerate(stored[1:]):
         values[:, j] = table.column(name).to_numpy()
     return StreamData(table.column("t_s").to_numpy().astype(np.float64), values, channels)
 

@@ -33,10 +33,13 @@ IMU_CHANNELS: tuple[str, ...] = (
 CHANNEL_UNITS = {"t_s": "s", "acc": "m/s^2", "gyr": "rad/s"}
 
 #: Channels of a Running Speed and Cadence stream (a foot pod: a second opinion beside the IMU, and speed).
-RSC_CHANNELS: tuple[str, ...] = ("t_s", "speed_ms", "cadence_spm", "stride_length_m", "distance_m")
-_UNITS = {"speed_ms": "m/s", "cadence_spm": "1/min", "stride_length_m": "m", "distance_m": "m"}
+RSC_CHANNELS: tuple[str, ...] = ("t_s", "speed_mps", "cadence_spm", "stride_length_m", "distance_m")
+_UNITS = {"speed_mps": "m/s", "cadence_spm": "1/min", "stride_length_m": "m", "distance_m": "m"}
 #: a watch's running dynamics (FIT import, stream "watch")
 _UNITS.update(vertical_oscillation_cm="cm", contact_time_ms="ms", contact_balance_pct="%", step_length_m="m")
+_UNITS.update(power_w="W", form_power_w="W")  # running power (a Stryd pod or the watch)
+#: channel names older versions wrote, read under today's name (``_ms`` once also meant metres per second)
+RENAMED_CHANNELS = {"speed_ms": "speed_mps"}
 
 PLACEMENTS = (
     "sacrum",
@@ -95,6 +98,10 @@ class StreamInfo:
     placement: str = ""  # where this stream's sensor was worn, when it differs per stream (several sensors)
     device: str = ""  # the sensor behind this stream (name and address), for recordings of several sensors
     lost_samples: int = 0  # samples the device sent that never arrived (from its timestamps or sequence numbers)
+    #: the phone removed gravity from the accelerometer (a linear-acceleration export): the analysis estimates
+    #: the vertical itself and reports only what does not need gravity measured (gait/analysis/gravity.py)
+    gravity_removed: bool = False
+    activity: str = ""  # what the source file declared (a FIT file's sport: running or walking)
 
 
 @dataclass(frozen=True)
@@ -139,7 +146,11 @@ class RecordingMeta:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d["streams"] = [dict(s, units=_units_for(s["channels"])) for s in d["streams"]]
+        d["streams"] = [
+            {k: v for k, v in s.items() if k not in _OPTIONAL_STREAM or v != _OPTIONAL_STREAM[k]}
+            | {"units": _units_for(s["channels"])}
+            for s in d["streams"]
+        ]
         return d
 
     @classmethod
@@ -156,7 +167,7 @@ class RecordingMeta:
             )
         try:
             streams = tuple(
-                StreamInfo(**{k: (tuple(v) if k == "channels" else v) for k, v in s.items() if k != "units"})
+                StreamInfo(**{k: (_channels(v) if k == "channels" else v) for k, v in s.items() if k != "units"})
                 for s in d.get("streams", [])
             )
             meta = cls(
@@ -172,6 +183,11 @@ class RecordingMeta:
             raise RecordingError(f"{where}: unexpected field ({str(exc).replace(chr(10), ' ')})") from None
         _check_types(meta, where)
         return meta
+
+
+def _channels(names: Any) -> Any:
+    """Channel names under today's names (``RENAMED_CHANNELS``); anything but a list is left to the type check."""
+    return tuple(RENAMED_CHANNELS.get(c, c) for c in names) if isinstance(names, list) else names
 
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "float": (int, float), "int": (int,), "bool": (bool,)}
@@ -205,6 +221,8 @@ def _check_types(obj: Any, where: str) -> None:
             raise RecordingError(f"{where}: field {f.name!r} is {value!r:.40}, expected {kind}")
 
 
+#: stream fields written only when set, so recordings without them stay readable by earlier versions of gait
+_OPTIONAL_STREAM = {"gravity_removed": False, "activity": ""}
 _SCALAR_FIELDS = {
     f.name for f in dataclasses.fields(RecordingMeta) if f.name not in {"device", "subject", "streams", "gaps"}
 }

@@ -14,11 +14,16 @@ Conventions (see docs/phones.md; Sensor Logger's COORDINATES.md and UNITS.md):
 * The gyroscope (rad/s, right-handed about the same axes) agrees on both platforms.
 * phyphox's "Acceleration with g" is specific force in m/s^2; gait takes it in the Android convention (the iOS
   app's sign is not verified here: ``platform="ios"`` negates it, see docs/phones.md).
+* Exports without gravity (phyphox "Acceleration without g", a Sensor Logger export without Gravity or
+  TotalAcceleration) are imported as *linear* acceleration (``StreamInfo.gravity_removed``); the analysis finds
+  the vertical itself and reports step timing only (gait/analysis/gravity.py).
+* Each sensor's own rate is checked before merging, so a 1 Hz export is refused naming its rate.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import zipfile
 from dataclasses import dataclass
@@ -28,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from gait.errors import RecordingError
-from gait.recording.csv_import import check_samples
+from gait.recording.csv_import import MIN_RATE_HZ, check_samples
 from gait.recording.limits import MAX_CSV_BYTES, MAX_HEADER_BYTES, BoundedZip, check_csv, open_regular, read_bytes
 from gait.recording.meta import DeviceInfo, RecordingMeta, StreamInfo
 from gait.recording.model import ImuData, Recording
@@ -67,22 +72,43 @@ def _interp(src: Series, t: np.ndarray) -> np.ndarray:
     return out
 
 
-def specific_force(acc: Series, gravity: Series | None, platform: str, *, has_gravity: bool) -> np.ndarray:
-    """Accelerometer values as specific force in gait's convention (m/s^2, +g along up when still).
-
-    ``has_gravity``: the accelerometer series already includes gravity (Android ``totalacceleration``, phyphox);
-    else ``gravity`` is added back (on the accelerometer's timestamps)."""
+def specific_force(
+    acc: Series, gravity: Series | None, platform: str, *, has_gravity: bool, linear_ok: bool = False
+) -> np.ndarray:
+    """Accelerometer values in gait's convention (m/s^2, Android signs): specific force (+g along up when
+    still) when the series includes gravity (Android ``totalacceleration``, phyphox "with g") or ``gravity`` is
+    given to add back (on the accelerometer's timestamps). Without either: the linear acceleration as it is
+    when ``linear_ok`` (an export, marked ``gravity_removed``), else an error asking for Gravity (live)."""
     if platform not in PLATFORMS:
         raise RecordingError(f"unknown phone platform {platform!r} (choose from {', '.join(PLATFORMS)})")
     total = acc.v.copy()
     if not has_gravity:
-        if gravity is None or gravity.n < 2:
+        if gravity is not None and gravity.n >= 2:
+            total = total + _interp(gravity, acc.t)
+        elif not linear_ok:
             raise RecordingError(
                 "the phone's accelerometer has gravity removed and no gravity sensor was logged: turn on "
                 "'Gravity' in the app (gait needs acceleration including gravity)"
             )
-        total = total + _interp(gravity, acc.t)
     return -total if platform == "ios" else total
+
+
+def series_rate(s: Series) -> float:
+    """A sensor's rate from its median sample interval (NaN with fewer than two samples)."""
+    dt = np.diff(s.t)
+    return float(1.0 / np.median(dt)) if len(dt) and np.median(dt) > 0 else float("nan")
+
+
+def need_rate(where: Path, name: str, s: Series, app: str) -> None:
+    """One line naming the real problem when a sensor was logged too slowly for gait (e.g. at 1 Hz)."""
+    rate = series_rate(s)
+    if s.n < 2:
+        raise RecordingError(f"{where}: {name} holds {s.n} sample(s); nothing to analyse")
+    if not rate >= MIN_RATE_HZ:
+        raise RecordingError(
+            f"{where}: {name} was recorded at {rate:.3g} Hz; gait needs at least {MIN_RATE_HZ:.0f} Hz (set the "
+            f"sampling rate to the highest, e.g. 100 Hz, in {app} before recording)"
+        )
 
 
 def merge_imu(
@@ -126,7 +152,7 @@ class _Files:
         else:
             with open_regular(self._paths[name], MAX_CSV_BYTES, "the CSV file") as f:
                 raw = f.read(1000)
-        return raw[:1000].decode("utf-8-sig", errors="replace").split("\n", 1)[0].strip().lower().replace('"', "")
+        return raw.decode("utf-8-sig", errors="replace").split("\n", 1)[0].strip().lower().replace('"', "")
 
     def frame(self, name: str) -> pd.DataFrame | None:
         name = name.lower()
@@ -149,15 +175,19 @@ class _Files:
 
 
 def is_sensorlogger(path: Path) -> bool:
-    """A Sensor Logger export: a zip or folder holding Accelerometer.csv (with ``seconds_elapsed``)."""
+    """A Sensor Logger export: a zip or folder of per-sensor CSVs with ``seconds_elapsed`` (or a Metadata.csv
+    naming the platform), with or without the accelerometer (its absence is then named, not guessed at)."""
     try:
         files = _Files(path)
     except RecordingError:
         return False
-    if "accelerometer.csv" not in files.names():
-        return False
-    head = files.head("accelerometer.csv")  # phyphox names a sheet Accelerometer.csv too, with "Time (s)"
-    return "seconds_elapsed" in head or ("time" in head.split(",") and "time (s)" not in head)
+    names = files.names()
+    if "metadata.csv" in names and "platform" in files.head("metadata.csv").split(","):
+        return True
+    if "accelerometer.csv" in names:
+        head = files.head("accelerometer.csv")  # phyphox names a sheet Accelerometer.csv too, with "Time (s)"
+        return "seconds_elapsed" in head or ("time" in head.split(",") and "time (s)" not in head)
+    return any("seconds_elapsed" in files.head(n) for n in sorted(names)[:20])
 
 
 def _xyz(df: pd.DataFrame, where: str) -> Series:
@@ -179,6 +209,14 @@ def read_sensorlogger(path: Path | str, *, placement: str = "waist_belt", platfo
     if not path.exists():
         raise RecordingError(f"{path}: no such file or folder")
     files = _Files(path)
+    names = files.names()
+    if not {"accelerometer.csv", "totalacceleration.csv"} & names:
+        held = sorted(" ".join(n.removesuffix(".csv").split()).title() for n in names if n != "metadata.csv")
+        has = ", ".join(held[:8]) or "no sensors"
+        raise RecordingError(
+            f"{path}: this Sensor Logger export has no accelerometer (it holds: {has}); turn on Accelerometer, "
+            "Gravity and Gyroscope in Sensor Logger"
+        )
     meta_df = files.frame("Metadata.csv")
     info: dict[str, str] = {}
     if meta_df is not None and len(meta_df):
@@ -190,30 +228,47 @@ def read_sensorlogger(path: Path | str, *, placement: str = "waist_belt", platfo
         standard = info.get("standardisation", "false").lower() in ("true", "1", "yes")
         platform = "android" if standard else plat
     total = files.frame("TotalAcceleration.csv")
+    acc_name = "TotalAcceleration.csv" if total is not None else "Accelerometer.csv"
     acc_df = total if total is not None else files.frame("Accelerometer.csv")
-    if acc_df is None:
-        raise RecordingError(f"{path}: no Accelerometer.csv (is this a Sensor Logger export?)")
-    acc = _xyz(acc_df, f"{path}: {'TotalAcceleration' if total is not None else 'Accelerometer'}.csv")
-    grav_df = files.frame("Gravity.csv")
+    acc = _xyz(acc_df, f"{path}: {acc_name}")
+    need_rate(path, acc_name, acc, "Sensor Logger")
+    notes: list[str] = []
+    grav_df = files.frame("Gravity.csv") if total is None else None
     gravity = _xyz(grav_df, f"{path}: Gravity.csv") if grav_df is not None else None
+    if gravity is not None and not series_rate(gravity) > 1.0 / MAX_GAP_S:
+        notes.append(f"Gravity.csv was recorded at {series_rate(gravity):.3g} Hz, too slowly to add back")
+        gravity = None
     gyr_df = files.frame("Gyroscope.csv")
     gyr = _xyz(gyr_df, f"{path}: Gyroscope.csv") if gyr_df is not None else None
+    if gyr is not None and not series_rate(gyr) > 1.0 / MAX_GAP_S:
+        notes.append(f"Gyroscope.csv was recorded at {series_rate(gyr):.3g} Hz, too slowly to use: left out")
+        gyr = None
+    linear = total is None and gravity is None
+    if linear:
+        notes.append(
+            "no gravity in this export (no TotalAcceleration.csv or usable Gravity.csv): analysed as linear "
+            "acceleration, step timing only"
+        )
     try:
-        force = specific_force(acc, gravity, platform, has_gravity=total is not None)
+        force = specific_force(acc, gravity, platform, has_gravity=total is not None, linear_ok=True)
     except RecordingError as exc:
         raise RecordingError(f"{path}: {exc}") from None
     t, force, gyr_v = merge_imu(acc.t, force, gyr)
     if len(t) < 10:
-        raise RecordingError(f"{path}: only {len(t)} accelerometer samples with gyroscope and gravity; too short")
-    check_samples(path, t, force, gyr_v)
+        raise RecordingError(
+            f"{path}: only {len(t)} of {acc.n} accelerometer samples overlap the gyroscope"
+            f"{'' if linear else ' and gravity'} in time; too short"
+        )
+    check_samples(path, t, force, gyr_v, gravity=not linear)
     start = pd.Timestamp(t[0], unit="s", tz="UTC").isoformat().replace("+00:00", "Z")
     device = DeviceInfo(
         name=f"Sensor Logger ({info.get('device name', '') or info.get('model', '') or 'phone'})",
         model=info.get("platform", platform),
         firmware=info.get("version", ""),
     )
-    detail = f"Sensor Logger export {path.name} ({platform} convention)"
-    return _phone_recording(path, t, force, gyr_v, device, placement, detail, start_utc=start[:19] + "Z")
+    detail = f"Sensor Logger export {path.name} ({platform} convention{', linear acceleration' if linear else ''})"
+    rec = _phone_recording(path, t, force, gyr_v, device, placement, detail, start_utc=start[:19] + "Z", linear=linear)
+    return dataclasses.replace(rec, notes=tuple(notes))
 
 
 def _phone_recording(
@@ -225,10 +280,15 @@ def _phone_recording(
     placement: str,
     detail: str,
     start_utc: str | None = None,
+    linear: bool = False,
 ) -> Recording:
     """An imported phone recording (time from its first sample; the file's own clock)."""
     stream = StreamInfo(
-        rate_hz=round(1.0 / float(np.median(np.diff(t))), 3), has_gyro=gyr is not None, n_samples=len(t), clock="file"
+        rate_hz=round(1.0 / float(np.median(np.diff(t))), 3),
+        has_gyro=gyr is not None,
+        n_samples=len(t),
+        clock="file",
+        gravity_removed=linear,
     )
     meta = RecordingMeta(
         title=path.stem,
@@ -244,7 +304,8 @@ def _phone_recording(
 
 # -- phyphox CSV export ----------------------------------------------------------------------------------------------
 
-_PHYPHOX_ACC = ("acceleration x", "acceleration y", "acceleration z")
+_PHYPHOX_ACC = ("acceleration x", "acceleration y", "acceleration z")  # "Acceleration with g"
+_PHYPHOX_LINEAR = ("linear acceleration x", "linear acceleration y", "linear acceleration z")  # "without g"
 _PHYPHOX_GYR = ("gyroscope x", "gyroscope y", "gyroscope z")
 
 
@@ -276,60 +337,77 @@ def _phyphox_columns(df: pd.DataFrame, names: tuple[str, ...]) -> tuple[str, lis
 
 
 def is_phyphox_csv(path: Path) -> bool:
+    """phyphox's sheets start with a ``Time (s)`` column followed by columns that name their unit in brackets
+    (whatever the experiment: a wrong one is then named by ``read_phyphox``, not mistaken for a plain CSV)."""
     try:
         with open_regular(path, MAX_CSV_BYTES, "the CSV file") as f:
-            head = f.read(MAX_HEADER_BYTES).decode("utf-8-sig").split("\n", 1)[0].lower()
+            head = f.read(MAX_HEADER_BYTES).decode("utf-8-sig").split("\n", 1)[0].lower().replace('"', "").strip()
     except (OSError, UnicodeDecodeError, RecordingError):
         return False
-    return "time (s)" in head and ("acceleration" in head or "gyroscope" in head)
+    return head.startswith("time (s)") and "(" in head[len("time (s)") :]
+
+
+def _phyphox_sheets(path: Path) -> list[tuple[str, bytes]]:
+    """The CSV sheets of a phyphox export (one CSV, a zip or a folder), leaving out its meta/ folder."""
+    try:
+        if path.is_dir():
+            sheets = [(p.name, read_bytes(p, MAX_CSV_BYTES, "the CSV file"))
+                      for p in sorted(path.iterdir()) if p.suffix.lower() == ".csv"]  # fmt: skip
+        elif zipfile.is_zipfile(path):
+            z = BoundedZip(path)  # unpacked within the limit, counted while streaming
+            names = [n for n in z.infos if n.lower().endswith(".csv") and not n.lower().startswith("meta/")]
+            z.check_declared(names)
+            sheets = [(n, z.read(n)) for n in names]
+        else:
+            sheets = [(path.name, read_bytes(path, MAX_CSV_BYTES, "the CSV file"))]
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise RecordingError(f"{path}: cannot read ({exc})") from None
+    for name, raw in sheets:
+        check_csv(raw, f"{path}: {name}")  # columns and rows before pandas allocates anything
+    return sheets
 
 
 def read_phyphox(path: Path | str, *, placement: str = "waist_belt", platform: str | None = None) -> Recording:
     """Import a phyphox CSV export: one CSV, or a zip/folder of the sheets (e.g. Accelerometer.csv + Gyroscope.csv).
-    Accelerometer columns ``Acceleration x (m/s^2)``...; ``Linear Acceleration`` (gravity removed) is refused."""
+    Accelerometer columns ``Acceleration x (m/s^2)``... ("Acceleration with g"), else ``Linear Acceleration x
+    (m/s^2)``... ("Acceleration without g": imported as linear acceleration, step timing only)."""
     path = Path(path)
-    raws: list[tuple[str, bytes]] = []
-    try:
-        if path.is_dir():
-            raws = [(p.name, read_bytes(p, MAX_CSV_BYTES, "the CSV file"))
-                    for p in sorted(path.iterdir()) if p.suffix.lower() == ".csv"]  # fmt: skip
-        elif zipfile.is_zipfile(path):
-            z = BoundedZip(path)
-            names = [n for n in z.infos if n.lower().endswith(".csv")]
-            z.check_declared(names)
-            raws = [(n, z.read(n)) for n in names]
-        else:
-            raws = [(path.name, read_bytes(path, MAX_CSV_BYTES, "the CSV file"))]
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise RecordingError(f"{path}: cannot read ({exc})") from None
-    for name, raw in raws:
-        check_csv(raw, f"{path}: {name}")
-    acc = gyr = None
-    linear = False
-    for name, raw in raws:
+    found: dict[str, Series] = {}
+    columns: list[str] = []
+    for name, raw in _phyphox_sheets(path):
         try:
             df = _phyphox_frame(path, raw)
         except UnicodeDecodeError:
             raise RecordingError(f"{path}: {name} is not UTF-8 text") from None
-        low = " ".join(str(c).lower() for c in df.columns)
-        linear |= "linear acceleration" in low
-        for kind, names in (("acc", _PHYPHOX_ACC), ("gyr", _PHYPHOX_GYR)):
+        columns += [c for c in (" ".join(str(c).split()) for c in df.columns) if c not in columns]  # one line
+        for kind, names in (("acc", _PHYPHOX_ACC), ("linear", _PHYPHOX_LINEAR), ("gyr", _PHYPHOX_GYR)):
             cols = _phyphox_columns(df, names)
-            if cols is None or (kind == "acc" and "linear acceleration" in low):
+            if cols is None or kind in found:
                 continue
             block = df[[cols[0], *cols[1]]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
             block = block[np.isfinite(block).all(axis=1)]
-            s = Series(block[:, 0], block[:, 1:]).sorted_unique()
-            if kind == "acc":
-                acc = s
-            else:
-                gyr = s
+            found[kind] = Series(block[:, 0], block[:, 1:]).sorted_unique()
+    linear = "acc" not in found and "linear" in found
+    acc = found.get("acc", found.get("linear"))
     if acc is None:
-        why = " (it is 'Linear Acceleration' without g: use the 'Acceleration with g' experiment)" if linear else ""
-        raise RecordingError(f"{path}: no phyphox accelerometer columns 'Acceleration x/y/z'{why}")
+        raise RecordingError(
+            f"{path}: this phyphox export holds no acceleration (columns: {', '.join(columns[:6]) or 'none'}): "
+            "record with the 'Acceleration with g' experiment, or one with acceleration and the gyroscope"
+        )
+    name = "Linear Acceleration" if linear else "Acceleration"
+    need_rate(path, name, acc, "phyphox")
+    gyr = found.get("gyr")
+    notes = []
+    if gyr is not None and not series_rate(gyr) > 1.0 / MAX_GAP_S:
+        notes.append(f"the gyroscope was recorded at {series_rate(gyr):.3g} Hz, too slowly to use: left out")
+        gyr = None
+    if linear:
+        notes.append("'Acceleration without g' (gravity removed): analysed as linear acceleration, step timing only")
     force = specific_force(acc, None, platform or "android", has_gravity=True)
     t, force, gyr_v = merge_imu(acc.t, force, gyr)
     if len(t) < 10:
-        raise RecordingError(f"{path}: only {len(t)} usable samples; too short to analyse")
-    check_samples(path, t, force, gyr_v)
-    return _phone_recording(path, t, force, gyr_v, DeviceInfo(name="phyphox"), placement, f"phyphox export {path.name}")
+        raise RecordingError(f"{path}: only {len(t)} of {acc.n} accelerometer samples overlap the gyroscope; too short")
+    check_samples(path, t, force, gyr_v, gravity=not linear)
+    detail = f"phyphox export {path.name}{' (linear acceleration)' if linear else ''}"
+    rec = _phone_recording(path, t, force, gyr_v, DeviceInfo(name="phyphox"), placement, detail, linear=linear)
+    return dataclasses.replace(rec, notes=tuple(notes))

@@ -69,7 +69,7 @@ def _summary_cards(result: RunAnalysis) -> str:
             usual("vertical_oscillation_cm", 1, "cm"),
         ),
         _card("Impact (peak)", _fmt(med["impact_g"], 2, "g"), usual("impact_g", 2, "g")),
-        _card("Braking", _fmt(med["braking_dv_ms"], 2, "m/s per step"), usual("braking_dv_ms", 2, "m/s")),
+        _card("Braking", _fmt(med["braking_dv_mps"], 2, "m/s per step"), usual("braking_dv_mps", 2, "m/s")),
         _card(
             "Pelvic drop L / R stance",
             f"{_fmt(drop.left)} / {_fmt(drop.right)} deg",
@@ -112,7 +112,7 @@ def _charts(result: RunAnalysis) -> str:
     for col, title, unit in (
         ("pelvic_drop_deg", "Pelvic drop per step (opposite hip dropping in stance)", "deg"),
         ("contact_time_ms", "Ground contact time per step", "ms"),
-        ("braking_dv_ms", "Braking: forward speed lost per step", "m/s"),
+        ("braking_dv_mps", "Braking: forward speed lost per step", "m/s"),
     ):
         series = []
         for side, color, name in (("L", LEFT, "left stance"), ("R", RIGHT, "right stance")):

@@ -26,7 +26,9 @@ from gait.errors import GaitError
 from gait.insights.load import RunLoad, WeekLoad, parse_day, weekly_load
 
 log = logging.getLogger("gait.store")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: columns older versions wrote, renamed in place when such a store is opened (version 1: ``_ms`` also meant m/s)
+RENAMED_COLUMNS = {"braking_dv_ms": "braking_dv_mps", "speed_ms": "speed_mps"}
 VALUE_COLUMNS = (
     "duration_s",
     "running_s",
@@ -34,7 +36,7 @@ VALUE_COLUMNS = (
     "cadence_spm",
     "contact_time_ms",
     "flight_time_ms",
-    "braking_dv_ms",
+    "braking_dv_mps",
     "impact_g",
     "vertical_oscillation_cm",
     "drop_left_deg",
@@ -44,7 +46,7 @@ VALUE_COLUMNS = (
     "asym_braking_pct",
     "rotation_range_deg",
     "tilt_range_deg",
-    "speed_ms",
+    "speed_mps",
     "distance_m",
 )
 
@@ -96,10 +98,10 @@ class RunStore:
         try:
             self._create()
         except StoreError as exc:
+            self._db.close()
             if "readonly" not in str(exc) or not self.path.is_file():
                 raise
-            self._db.close()  # a history this user cannot write: still readable
-            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)  # still readable
             self._db.row_factory = sqlite3.Row
             self.read_only = True
             self._warn("read-only", f"{self.path}: the run history is read-only: runs are read from it, not saved")
@@ -115,6 +117,25 @@ class RunStore:
                 "analysis_json TEXT, findings_json TEXT)"
             )
             db.execute("CREATE INDEX IF NOT EXISTS runs_by_runner ON runs (runner, day)")
+            self._migrate(db)
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        """Bring a store written by an older version up to date: renamed columns keep their values, new ones
+        start empty; nothing stored is lost."""
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None and int(row["value"]) > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: run store schema {row['value']} is newer than this gait (reads up to {SCHEMA_VERSION})"
+            )
+        have = {r["name"] for r in db.execute("PRAGMA table_info(runs)")}
+        for old, new in RENAMED_COLUMNS.items():
+            if old in have and new not in have:
+                db.execute(f"ALTER TABLE runs RENAME COLUMN {old} TO {new}")
+                have = (have - {old}) | {new}
+        for column in VALUE_COLUMNS:
+            if column not in have:
+                db.execute(f"ALTER TABLE runs ADD COLUMN {column} REAL")
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

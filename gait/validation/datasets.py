@@ -65,7 +65,8 @@ def rbds_trials(root: Path) -> Iterator[Trial]:
             title=name,
             source="lab-data",
         )
-        steps = pd.read_csv(folder / f"{name}_steps_reference.csv")
+        # the lab files name speeds with the old `_ms` suffix (metres per second): read them under gait's names
+        steps = pd.read_csv(folder / f"{name}_steps_reference.csv").rename(columns={"braking_dv_ms": "braking_dv_mps"})
         s = summary.get(name, {})
         yield Trial(
             "rbds_running",
@@ -73,7 +74,7 @@ def rbds_trials(root: Path) -> Iterator[Trial]:
             rec,
             steps,
             cadence_spm=s.get("cadence_spm"),
-            info={"speed_ms": s.get("speed_ms", float("nan")), "mass_kg": s.get("mass_kg", float("nan"))},
+            info={"speed_mps": s.get("speed_ms", float("nan")), "mass_kg": s.get("mass_kg", float("nan"))},
         )
 
 
@@ -106,7 +107,7 @@ def alcantara_trials(root: Path) -> Iterator[Trial]:
             ref,
             cadence_spm=float(info["cadence_spm_from_grf"]),
             info={
-                "speed_ms": float(info["Speed"]),
+                "speed_mps": float(info["Speed"]),
                 "mean_contact_time_s": float(info["mean_contact_time_s"]),
             },
         )

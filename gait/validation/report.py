@@ -111,7 +111,7 @@ def markdown(v: Validation) -> str:
         "",
         "## Braking",
         "",
-        f"Per-step forward speed lost (`braking_dv_ms`) against the force plate's braking impulse / mass (RBDS, "
+        f"Per-step forward speed lost (`braking_dv_mps`) against the force plate's braking impulse / mass (RBDS, "
         f"{b['n']} steps): r = {fmt(b['r'], 2)}, bias {fmt(b['bias'], 3)} m/s (sacrum "
         f"{fmt(b.get('est_mean', math.nan), 3)} vs force plate {fmt(b.get('ref_mean', math.nan), 3)} m/s). "
         f"Aim: r >= {BRAKING_AIM_R}.",

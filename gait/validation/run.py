@@ -228,10 +228,10 @@ def compare(trial: Trial, cond: Condition, seed: int) -> TrialResult:
                     np.nanmean(est["pelvic_drop_deg"].to_numpy()[sel])
                     - np.mean(r["contralateral_drop_deg"].to_numpy()[sel])
                 )
-    if "braking_dv_ms" in ref:
-        ok_b = np.isfinite(est["braking_dv_ms"].to_numpy())
-        out.braking_est = est["braking_dv_ms"].to_numpy()[ok_b]
-        out.braking_ref = r["braking_dv_ms"].to_numpy()[ok_b]
+    if "braking_dv_mps" in ref:
+        ok_b = np.isfinite(est["braking_dv_mps"].to_numpy())
+        out.braking_est = est["braking_dv_mps"].to_numpy()[ok_b]
+        out.braking_ref = r["braking_dv_mps"].to_numpy()[ok_b]
     return out
 
 
@@ -582,7 +582,7 @@ def simulator_grid(quick: bool = False) -> pd.DataFrame:
                 "drop L err (deg)": (per.left or math.nan) - t["pelvic_drop_deg_left"],
                 "drop R err (deg)": (per.right or math.nan) - t["pelvic_drop_deg_right"],
                 "sides (%)": 100 * float((est["side"].to_numpy() == truth["side"].to_numpy()[ok]).mean()),
-                "braking dv err (m/s)": (res.summary.medians["braking_dv_ms"] or math.nan) - t["braking_dv_ms"],
+                "braking dv err (m/s)": (res.summary.medians["braking_dv_mps"] or math.nan) - t["braking_dv_mps"],
             }
         )
     return pd.DataFrame(rows)

@@ -428,10 +428,10 @@ class EmulatedRsc(EmulatedSensor):
     tick_s = 0.05
 
     def __init__(
-        self, feed: SampleFeed, name: str, speed_ms: float = 3.2, cadence_spm: int = 170, battery: int = 87
+        self, feed: SampleFeed, name: str, speed_mps: float = 3.2, cadence_spm: int = 170, battery: int = 87
     ) -> None:
         super().__init__(feed, name, battery)
-        self.speed_ms, self.cadence_spm = speed_ms, cadence_spm
+        self.speed_mps, self.cadence_spm = speed_mps, cadence_spm
         self.distance_m = 0.0
         self._last_send = 0.0
 
@@ -449,11 +449,11 @@ class EmulatedRsc(EmulatedSensor):
 
     async def send(self, idx: np.ndarray) -> None:
         t, _, _ = self.feed.values(idx)
-        self.distance_m += self.speed_ms * len(idx) / self.feed.rate_hz
-        stride = 2 * self.speed_ms * 60.0 / self.cadence_spm
-        m = rsc.RscMeasurement(self.speed_ms, self.cadence_spm, round(stride, 2), round(self.distance_m, 1), True)
+        self.distance_m += self.speed_mps * len(idx) / self.feed.rate_hz
+        stride = 2 * self.speed_mps * 60.0 / self.cadence_spm
+        m = rsc.RscMeasurement(self.speed_mps, self.cadence_spm, round(stride, 2), round(self.distance_m, 1), True)
         if await self.notify(self.data, rsc.encode_measurement(m)):
-            self.record(t[-1:], np.array([[m.speed_ms, m.cadence_per_min, stride, m.distance_m]]))
+            self.record(t[-1:], np.array([[m.speed_mps, m.cadence_per_min, stride, m.distance_m]]))
 
 
 SENSORS: dict[str, type[EmulatedSensor]] = {

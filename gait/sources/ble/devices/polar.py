@@ -201,11 +201,11 @@ def frame_values(frame: DataFrame, factor: float) -> np.ndarray:
     if frame.measurement == GYRO:
         if not frame.compressed:
             raise DeviceError("Polar gyroscope frame: only compressed frames are defined")
-        if frame.frame_type == 1:
+        if frame.frame_type == 1:  # float32 bit patterns; the factor scales them too (Polar SDK GyrDataTest)
             dps = decode_compressed(frame.content, ref_bytes=4).astype(np.int32).view(np.float32).astype(float)
         else:
-            dps = decode_compressed(frame.content).astype(float) * factor
-        return dps * DEG
+            dps = decode_compressed(frame.content).astype(float)
+        return dps * factor * DEG
     raise DeviceError(f"Polar data frame: measurement type {frame.measurement} is not streamed by gait")
 
 

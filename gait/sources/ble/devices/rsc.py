@@ -26,7 +26,7 @@ PER_FOOT_BELOW_SPM = 110.0
 
 @dataclass(frozen=True)
 class RscMeasurement:
-    speed_ms: float
+    speed_mps: float
     cadence_per_min: int
     stride_length_m: float | None
     distance_m: float | None
@@ -52,7 +52,7 @@ def decode_measurement(data: bytes) -> RscMeasurement:
 def encode_measurement(m: RscMeasurement) -> bytes:
     flags = (0x01 if m.stride_length_m is not None else 0) | (0x02 if m.distance_m is not None else 0)
     flags |= 0x04 if m.running else 0
-    out = struct.pack("<BHB", flags, round(m.speed_ms * 256), m.cadence_per_min)
+    out = struct.pack("<BHB", flags, round(m.speed_mps * 256), m.cadence_per_min)
     if m.stride_length_m is not None:
         out += struct.pack("<H", round(m.stride_length_m * 100))
     if m.distance_m is not None:
@@ -78,7 +78,7 @@ class RscDriver(Driver):
         m = decode_measurement(data)
         nan = float("nan")
         row = [
-            m.speed_ms,
+            m.speed_mps,
             steps_per_minute(m),
             nan if m.stride_length_m is None else m.stride_length_m,
             nan if m.distance_m is None else m.distance_m,
