@@ -14,6 +14,7 @@ import base64
 import binascii
 import dataclasses
 import hashlib
+import io
 import json
 import re
 import shutil
@@ -32,7 +33,7 @@ import pandas as pd
 import gait
 from gait.errors import GaitError, RecordingError
 from gait.recording.folder import is_recording_folder
-from gait.recording.limits import BoundedZip, create_new
+from gait.recording.limits import BoundedZip, create_new, write_atomic
 from gait.runs import chronological, run_day, runner_of, short_name
 from gait.store import RunStore, default_path
 
@@ -148,7 +149,7 @@ class Catalog:
                 cached = json.loads(js.read_text())
                 if cached.get("version") == CACHE_VERSION and cached.get("signature") == sig:
                     return RunEntry(path=path, **cached["entry"])
-            except (OSError, ValueError, TypeError):
+            except (OSError, ValueError, TypeError, RecursionError):
                 pass  # a damaged cache entry is simply rebuilt
         try:
             rec = gait.load(path)
@@ -175,9 +176,11 @@ class Catalog:
         )
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
-            result.steps.to_parquet(pq, index=False)
+            buf = io.BytesIO()
+            result.steps.to_parquet(buf, index=False)
+            write_atomic(pq, buf.getvalue())  # never through a link planted in the cache folder
             fields = {k: v for k, v in entry.__dict__.items() if k != "path"}
-            js.write_text(json.dumps({"version": CACHE_VERSION, "signature": sig, "entry": fields}))
+            write_atomic(js, json.dumps({"version": CACHE_VERSION, "signature": sig, "entry": fields}).encode())
         except OSError as exc:  # no cache: still shown, analysed again next time
             print(f"gait: warning: cannot cache the analysis of {path.name} ({exc.strerror})", file=sys.stderr)
             self._steps_fallback[slug] = result.steps
@@ -235,6 +238,8 @@ class Catalog:
             raise RecordingError(f"{name}: the upload arrived damaged (not base64)") from None
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).stem).strip("._") or "upload"
         uploads = self.data_dir / UPLOADS
+        if uploads.is_symlink() or (uploads.exists() and not uploads.is_dir()):
+            raise RecordingError(f"{uploads}: is not a folder inside the data folder; uploads are not stored there")
         uploads.mkdir(exist_ok=True)
         watch_only = False
         with tempfile.TemporaryDirectory(prefix="gait-upload-") as tmp, \
