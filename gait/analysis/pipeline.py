@@ -39,6 +39,7 @@ from gait.analysis.metrics import (
 from gait.analysis.orientation import LeverArm, body_kinematics, compensate, fit_lever_arm
 from gait.analysis.placement import restrict as restrict_to_placement
 from gait.analysis.result import Quality, RunAnalysis
+from gait.analysis.screen import check_grid, screen_samples
 from gait.analysis.signal import Segment, lowpass, nominal_rate, uniform_segments
 from gait.analysis.summary import summarise
 from gait.constants import G0
@@ -75,17 +76,11 @@ def analyze(recording: Recording) -> RunAnalysis:
     fs = nominal_rate(imu.t)
     if not np.isfinite(fs) or fs < MIN_RATE_HZ:
         raise AnalysisError(f"{where}: sample rate {fs:.3g} Hz is too low (need at least {MIN_RATE_HZ:.0f} Hz)")
-    n_bad = 0
-    if not np.isfinite(imu.acc).all() or (imu.gyr is not None and not np.isfinite(imu.gyr).all()):
-        bad = ~np.isfinite(imu.acc).all(axis=1)
-        if imu.gyr is not None:
-            bad |= ~np.isfinite(imu.gyr).all(axis=1)
-        if bad.mean() > 0.5:
-            raise AnalysisError(f"{where}: {bad.sum()} of {imu.n} samples are not finite")
-        n_bad = int(bad.sum())
-        imu = type(imu)(imu.t[~bad], imu.acc[~bad], None if imu.gyr is None else imu.gyr[~bad])
-        recording = dataclasses.replace(recording, imu=imu)  # the holes left are gaps, flagged as such
+    screened = screen_samples(where, imu)  # NaN, absurd values, a stopped gyroscope: left out and counted
+    imu = screened.imu
+    recording = dataclasses.replace(recording, imu=imu)  # the holes left are gaps, flagged as such
     _check_units(where, imu.acc, imu.gyr)
+    check_grid(where, imu.t, fs)  # the uniform clock stays within a few points per real sample
     segments = uniform_segments(imu.t, imu.acc, imu.gyr, fs)
     if not segments:
         raise AnalysisError(f"{where}: no stretch of at least 2 s without gaps; too short to analyse")
@@ -129,7 +124,7 @@ def analyze(recording: Recording) -> RunAnalysis:
     lever = next((r.lever_arm for r in results if r.lever_arm is not None), None)
     duration = float(imu.t[-1] - imu.t[0])
     summary = summarise(steps, duration, activity_s)
-    quality = Quality.assess(recording, fs_in, segments, mounting, lever, steps, summary, non_finite=n_bad)
+    quality = Quality.assess(recording, fs_in, segments, mounting, lever, steps, summary, screened=screened)
     result = RunAnalysis(
         recording=recording, steps=steps, summary=summary, bouts=bouts, quality=quality, mounting=mounting
     )

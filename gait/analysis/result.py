@@ -19,6 +19,7 @@ from gait.analysis.summary import SUMMARY_METRICS, RunSummary
 if TYPE_CHECKING:
     from gait.analysis.align import Mounting
     from gait.analysis.orientation import LeverArm
+    from gait.analysis.screen import Screened
     from gait.analysis.signal import Segment
     from gait.recording.model import Recording
 
@@ -61,7 +62,7 @@ class Quality:
         lever: LeverArm | None,
         steps: pd.DataFrame,
         summary: RunSummary,
-        non_finite: int = 0,
+        screened: Screened | None = None,
     ) -> Quality:
         flags: list[str] = []
         msgs: list[str] = []
@@ -89,9 +90,18 @@ class Quality:
                 f"{int(gaps.sum())} gaps in the samples ({gap_total:.1f} s in total); steps next to "
                 "them are flagged and excluded."
             )
-        if non_finite:
+        if screened is not None and screened.non_finite:
             flags.append("non_finite")
-            msgs.append(f"{non_finite} samples were not numbers (NaN or infinite) and were left out as gaps.")
+            msgs.append(f"{screened.non_finite} samples were not numbers (NaN or infinite) and were left out as gaps.")
+        if screened is not None and screened.out_of_range:
+            flags.append("out_of_range")
+            msgs.append(
+                f"{screened.out_of_range} samples beyond any real sensor's range (|acc| > 200 g or |gyro| > 70 rad/s) "
+                "were left out as gaps."
+            )
+        if screened is not None and screened.gyro_dropped:
+            flags.append("gyroscope_missing")
+            msgs.append("The gyroscope sent nothing for most of the recording: analysed with the accelerometer alone.")
         if recording.recovered:
             flags.append("recovered")
             msgs.append("The recording was not closed cleanly and was recovered from its crash log.")
