@@ -198,6 +198,8 @@ def check_samples(
 def _check_gyro(where: Path | str, gyr: np.ndarray | None, gyr_unit: str) -> None:
     if gyr is not None:
         p99 = float(np.percentile(np.abs(gyr), 99))
+        if p99 > 4000.0:  # more than any sensor measures, even read as deg/s
+            raise RecordingError(f"{where}: gyroscope reaches {short(p99, '.0f')} {gyr_unit}, beyond any real sensor")
         if gyr_unit in ("rad/s", "rads") and p99 > 40.0:
             raise RecordingError(
                 f"{where}: gyroscope reaches {short(p99, '.0f')} rad/s, impossible for a pelvis: the values look like "
