@@ -207,7 +207,7 @@ def record_phone(args: argparse.Namespace) -> int:
     result = asyncio.run(go())
     if isinstance(source, SensorLoggerSource):
         c = source.counts
-        late = f", {source.imu.late} readings too late to keep" if source.imu.late else ""
+        late = f", {source.imu.late} readings over {source.imu.hold_s:g} s late (kept)" if source.imu.late else ""
         print(f"  push messages: {c['accepted']} accepted, {c['duplicate']} duplicate, {c['rejected']} rejected{late}"
               + (f" (last: {source.rejections[-1]})" if source.rejections else ""))  # fmt: skip
     _summarise(result, args)
