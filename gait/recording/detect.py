@@ -71,6 +71,8 @@ def read_any(
     from gait.recording.fit_import import read_fit
     from gait.recording.phone_import import read_phyphox, read_sensorlogger
 
+    if fmt != "auto" and os.path.lexists(path) and not Path(path).is_dir():
+        check_regular(path)  # detect_format does this for "auto"
     fmt = detect_format(path) if fmt == "auto" else fmt
     if fmt == "csv":
         return read_csv(path, **({"placement": placement} if placement else {}), **csv_options)
