@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import tempfile
 import threading
@@ -19,7 +20,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gait.api import DeviceError, GaitError, LiveRequest, LiveSession, RecorderStatus, open_session
+from gait.api import (
+    DeviceError,
+    GaitError,
+    LiveRequest,
+    LiveSession,
+    RecorderStatus,
+    check_lan_url,
+    open_session,
+)
 
 HISTORY_MAX = 3600  # one point per second: an hour of live history in the chart
 #: the run-record fields shown live (the cadence from the last 10 s, the others from the last 30 s)
@@ -54,6 +63,8 @@ class LiveController:
 
     def start(self, req: LiveRequest) -> None:
         req.check()
+        if req.kind == "phyphox":  # the dashboard never fetches an arbitrary address
+            req = dataclasses.replace(req, targets=(check_lan_url(req.target),))
         if req.kind == "sensorlogger" and not 1024 <= int(req.target) < 65536:
             raise DeviceError(f"port {req.target!r}: choose a number between 1024 and 65535")
         if self.running:

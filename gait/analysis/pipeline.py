@@ -34,6 +34,7 @@ from gait.analysis.orientation import BodyKinematics, body_kinematics, level_ver
 from gait.analysis.placement import restrict as restrict_to_placement
 from gait.analysis.result import Quality, RunAnalysis
 from gait.analysis.rotations import apply_matrix, integrate_gyro
+from gait.analysis.screen import Screened, check_grid, screen_samples
 from gait.analysis.sides import VoteFeatures, label_sides, side_votes, vote_features
 from gait.analysis.signal import InputParams, Segment, decimate, nominal_rate, uniform_spans
 from gait.analysis.summary import summarise
@@ -51,7 +52,7 @@ def analyze(recording: Recording, config: AnalysisConfig = DEFAULT) -> RunAnalys
     """Analyse a recording (any mounting; gyroscope optional) into per-step metrics and a run summary."""
     if is_linear(recording):  # gravity removed by the phone: vertical estimated, timing only (gravity.py)
         return analyze_linear(recording, lambda restored: analyze(restored, config))
-    recording, fs_in, n_bad = _checked(recording, config.input)
+    recording, fs_in, screened = _checked(recording, config.input)
     imu = recording.imu
     spans = uniform_spans(imu.t, fs_in, config.input)
     if not spans:
@@ -81,7 +82,7 @@ def analyze(recording: Recording, config: AnalysisConfig = DEFAULT) -> RunAnalys
     steps, bouts, activity_s = _stitch(runs, measured, config)
     lever = next((lv for lv in levers if lv is not None), None)
     summary = summarise(steps, float(imu.t[-1] - imu.t[0]), activity_s)
-    quality = Quality.assess(recording, fs_in, segments, mounting, lever, steps, summary, non_finite=n_bad)
+    quality = Quality.assess(recording, fs_in, segments, mounting, lever, steps, summary, screened=screened)
     result = RunAnalysis(
         recording=recording, steps=steps, summary=summary, bouts=bouts, quality=quality, mounting=mounting
     )
@@ -92,9 +93,9 @@ def _where(recording: Recording) -> str:
     return str(recording.path) if recording.path is not None else recording.name
 
 
-def _checked(recording: Recording, params: InputParams) -> tuple[Recording, float, int]:
-    """The recording with non-finite samples left out (they become gaps), its sample rate and how many samples
-    were left out; raises ``AnalysisError`` for input that cannot be analysed."""
+def _checked(recording: Recording, params: InputParams) -> tuple[Recording, float, Screened]:
+    """The recording with the samples that are not measurements left out (they become gaps; ``screen``), its
+    sample rate and what was left out; raises ``AnalysisError`` for input that cannot be analysed."""
     imu = recording.imu
     where = _where(recording)
     if imu.n < 10:
@@ -103,18 +104,11 @@ def _checked(recording: Recording, params: InputParams) -> tuple[Recording, floa
     fs = nominal_rate(imu.t)
     if not np.isfinite(fs) or fs < params.min_rate_hz:
         raise AnalysisError(f"{where}: sample rate {fs:.3g} Hz is too low (need at least {params.min_rate_hz:.0f} Hz)")
-    n_bad = 0
-    if not np.isfinite(imu.acc).all() or (imu.gyr is not None and not np.isfinite(imu.gyr).all()):
-        bad = ~np.isfinite(imu.acc).all(axis=1)
-        if imu.gyr is not None:
-            bad |= ~np.isfinite(imu.gyr).all(axis=1)
-        if bad.mean() > 0.5:
-            raise AnalysisError(f"{where}: {bad.sum()} of {imu.n} samples are not finite")
-        n_bad = int(bad.sum())
-        imu = type(imu)(imu.t[~bad], imu.acc[~bad], None if imu.gyr is None else imu.gyr[~bad])
-        recording = dataclasses.replace(recording, imu=imu)  # the holes left are gaps, flagged as such
-    _check_units(where, imu.acc, imu.gyr)
-    return recording, fs, n_bad
+    screened = screen_samples(where, imu)  # NaN, absurd values, a stopped gyroscope: left out and counted
+    recording = dataclasses.replace(recording, imu=screened.imu)  # the holes left are gaps, flagged as such
+    _check_units(where, screened.imu.acc, screened.imu.gyr)
+    check_grid(where, screened.imu.t, fs, params.max_fill_s)  # the uniform clock stays within a few points per sample
+    return recording, fs, screened
 
 
 def _check_time(where: str, t: Array) -> None:

@@ -21,6 +21,7 @@ from gait.analysis.summary import SUMMARY_METRICS, RunRecord, RunSummary
 if TYPE_CHECKING:
     from gait.analysis.align import Mounting
     from gait.analysis.lever import LeverArm
+    from gait.analysis.screen import Screened
     from gait.analysis.signal import Segment
     from gait.recording.model import Recording
 
@@ -63,7 +64,7 @@ class Quality:
         lever: LeverArm | None,
         steps: pd.DataFrame,
         summary: RunSummary,
-        non_finite: int = 0,
+        screened: Screened | None = None,
     ) -> Quality:
         notes = _Notes()
         has_gyro = recording.imu.has_gyro
@@ -71,7 +72,7 @@ class Quality:
         gaps = dt > 3.0 / fs
         gap_total = float(np.sum(dt[gaps] - 1.0 / fs)) if gaps.any() else 0.0
         run = steps[steps["activity"] == "run"] if len(steps) else steps
-        _input_notes(notes, recording, fs, int(gaps.sum()), gap_total, non_finite)
+        _input_notes(notes, recording, fs, int(gaps.sum()), gap_total, screened)
         _result_notes(notes, summary, mounting, lever, has_gyro, has_run=len(run) > 0)
         excluded = {}
         if len(run):
@@ -106,9 +107,10 @@ class _Notes:
 
 
 def _input_notes(
-    notes: _Notes, recording: Recording, fs: float, n_gaps: int, gap_total: float, non_finite: int
+    notes: _Notes, recording: Recording, fs: float, n_gaps: int, gap_total: float, screened: Screened | None
 ) -> None:
-    """What the samples themselves allow: a gyroscope, the rate, gaps, unreadable samples, a recovered file."""
+    """What the samples themselves allow: a gyroscope, the rate, gaps, samples that are not measurements
+    (``screen``), a recovered file."""
     if not recording.imu.has_gyro:
         notes.add(
             "no_gyroscope",
@@ -123,10 +125,29 @@ def _input_notes(
             "gaps",
             f"{n_gaps} gaps in the samples ({gap_total:.1f} s in total); steps next to them are flagged and excluded.",
         )
-    if non_finite:
-        notes.add("non_finite", f"{non_finite} samples were not numbers (NaN or infinite) and were left out as gaps.")
+    if screened is not None:
+        _screen_notes(notes, screened)
     if recording.recovered:
         notes.add("recovered", "The recording was not closed cleanly and was recovered from its crash log.")
+
+
+def _screen_notes(notes: _Notes, screened: Screened) -> None:
+    """The samples ``screen`` left out: not numbers, beyond any real sensor's range, a stopped gyroscope."""
+    if screened.non_finite:
+        notes.add(
+            "non_finite", f"{screened.non_finite} samples were not numbers (NaN or infinite) and were left out as gaps."
+        )
+    if screened.out_of_range:
+        notes.add(
+            "out_of_range",
+            f"{screened.out_of_range} samples beyond any real sensor's range (|acc| > 200 g or |gyro| > 70 rad/s) "
+            "were left out as gaps.",
+        )
+    if screened.gyro_dropped:
+        notes.add(
+            "gyroscope_missing",
+            "The gyroscope sent nothing for most of the recording: analysed with the accelerometer alone.",
+        )
 
 
 def _result_notes(

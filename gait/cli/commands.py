@@ -144,7 +144,7 @@ def analyze(args: argparse.Namespace) -> int:
                 print()
     if args.format == "json":
         print(json.dumps(outputs if many else outputs[0], indent=2))
-    if store is not None and not args.no_save:
+    if store is not None and not args.no_save and not store.read_only:
         print(
             f"saved to the run history ({store.path}); see 'gait history'",
             file=sys.stderr if args.format == "json" else sys.stdout,

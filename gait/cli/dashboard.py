@@ -23,7 +23,7 @@ def dashboard(args: argparse.Namespace) -> int:
         raise GaitError(f"{data}: no such folder (give the folder of recordings with --data)")
     if not 0 < args.port < 65536:
         raise GaitError(f"--port {args.port}: choose a port between 1 and 65535")
-    app = app_module.create_app(data, args.store, progress=True)
+    app = app_module.create_app(data, args.store, progress=True, host=args.host)
     n = len(app.gait_context.catalog.runs)
     url = f"http://{'localhost' if args.host in ('127.0.0.1', 'localhost') else args.host}:{args.port}/"
     print(f"gait dashboard: {n} runs from {data.resolve()}", file=sys.stderr)

@@ -194,6 +194,9 @@ async def _announce(session: LiveSession, duration: float | None) -> None:
         await phone.listening.wait()
         print(f"listening on {phone.host}:{phone.port}. In Sensor Logger (Logger page, gear icon), turn on "
               f"HTTP Push with the URL:\n  {phone.url()}", file=sys.stderr)  # fmt: skip
+        if phone.token_generated:
+            print("  (no --token given: gait generated the one in this URL; the phone needs it to send samples)",
+                  file=sys.stderr)  # fmt: skip
         if phone.host in ("127.0.0.1", "localhost"):
             print("  (only this machine can reach 127.0.0.1: for a phone on the Wi-Fi use --host 0.0.0.0)",
                   file=sys.stderr)  # fmt: skip
@@ -208,7 +211,7 @@ def _phone_counts(session: LiveSession) -> None:
     if phone is None or not hasattr(phone, "counts"):
         return
     c = phone.counts
-    late = f", {phone.imu.late} readings too late to keep" if phone.imu.late else ""
+    late = f", {phone.imu.late} readings over {phone.imu.hold_s:g} s late (kept)" if phone.imu.late else ""
     print(f"  push messages: {c['accepted']} accepted, {c['duplicate']} duplicate, {c['rejected']} rejected{late}"
           + (f" (last: {phone.rejections[-1]})" if phone.rejections else ""))  # fmt: skip
 

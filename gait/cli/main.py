@@ -7,6 +7,7 @@ import the analysis stack inside their functions, so building the parser (and ``
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import traceback
@@ -387,7 +388,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Stderr(logging.StreamHandler):
+    """Library warnings (logger ``gait``, e.g. a damaged row in the run history) as one line each on whatever
+    ``sys.stderr`` is at the time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("gait: warning: %(message)s"))
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
+def _show_warnings() -> None:
+    logger = logging.getLogger("gait")
+    if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        logger.addHandler(_Stderr())
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _show_warnings()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):

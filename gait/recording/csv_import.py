@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from gait.constants import G0
-from gait.errors import RecordingError
+from gait.errors import RecordingError, short
+from gait.recording.limits import MAX_CSV_BYTES, check_csv, open_regular
 from gait.recording.meta import DeviceInfo, RecordingMeta, StreamInfo
 from gait.recording.model import ImuData, Recording
 
@@ -80,6 +81,7 @@ def read_csv(
 
 def _read_frame(path: Path) -> pd.DataFrame:
     try:
+        check_csv(path, path)  # size, columns and rows before pandas allocates anything
         sep, decimal = sniff_dialect(path)
         return pd.read_csv(path, sep=sep, decimal=decimal, skipinitialspace=True, low_memory=False)
     except FileNotFoundError:
@@ -106,7 +108,7 @@ def _numeric(path: Path, df: pd.DataFrame, names: list[str]) -> np.ndarray:
     bad = np.isnan(block) & df[names].notna().to_numpy()
     if bad.any():
         r, c = np.argwhere(bad)[0]
-        raise RecordingError(f"{path}: row {r + 2}, column {names[c]!r}: {df[names[c]].iloc[r]!r} is not a number")
+        raise RecordingError(f"{path}: row {r + 2}, column {names[c]!r}: {df[names[c]].iloc[r]!r:.40} is not a number")
     return block
 
 
@@ -130,7 +132,7 @@ def _drop_empty_rows(
 def sniff_dialect(path: Path) -> tuple[str, str]:
     """Column separator and decimal mark from the first lines: comma; semicolon (with a decimal comma when the
     values hold commas, as spreadsheets in many European locales write them); or tab."""
-    with open(path, "rb") as f:
+    with open_regular(path, MAX_CSV_BYTES, "the CSV file") as f:
         head = f.read(4096).decode("utf-8-sig", errors="replace").splitlines()
     first = head[0] if head else ""
     sep = max((",", ";", "\t"), key=lambda c: (first.count(c), c == ","))
@@ -197,7 +199,7 @@ def check_samples(
         )
     if not 0.5 * G0 < mag < 1.6 * G0:
         raise RecordingError(
-            f"{where}: median accelerometer magnitude is {mag / G0:.2f} g, expected about 1 g with gravity "
+            f"{where}: median accelerometer magnitude is {short(mag / G0)} g, expected about 1 g with gravity "
             "included (check units and that gravity was not removed)"
         )
     _check_gyro(where, gyr, gyr_unit)
@@ -206,8 +208,10 @@ def check_samples(
 def _check_gyro(where: Path | str, gyr: np.ndarray | None, gyr_unit: str) -> None:
     if gyr is not None:
         p99 = float(np.percentile(np.abs(gyr), 99))
+        if p99 > 4000.0:  # more than any sensor measures, even read as deg/s
+            raise RecordingError(f"{where}: gyroscope reaches {short(p99, '.0f')} {gyr_unit}, beyond any real sensor")
         if gyr_unit in ("rad/s", "rads") and p99 > 40.0:
             raise RecordingError(
-                f"{where}: gyroscope reaches {p99:.0f} rad/s, impossible for a pelvis: the values look like "
+                f"{where}: gyroscope reaches {short(p99, '.0f')} rad/s, impossible for a pelvis: the values look like "
                 "deg/s (use --gyr-unit deg/s)"
             )

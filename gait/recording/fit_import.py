@@ -30,6 +30,7 @@ import fitdecode
 import numpy as np
 
 from gait.errors import RecordingError
+from gait.recording.limits import MAX_FIT_BYTES, open_regular, read_bytes
 from gait.recording.meta import DeviceInfo, RecordingMeta, StreamInfo
 from gait.recording.model import ImuData, Recording, StreamData
 
@@ -90,9 +91,9 @@ class FitContents:
 
 def is_fit(path: Path) -> bool:
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, MAX_FIT_BYTES, "the FIT file") as f:
             head = f.read(12)
-    except OSError:
+    except (OSError, RecordingError):
         return False
     return len(head) == 12 and head[8:12] == b".FIT"
 
@@ -239,7 +240,7 @@ def read_fit(path: Path | str) -> Recording:
     """A FIT activity as a recording holding only the watch's running dynamics (no raw IMU samples)."""
     path = Path(path)
     try:
-        buf = path.read_bytes()
+        buf = read_bytes(path, MAX_FIT_BYTES, "the FIT file")
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
     contents = decode_fit(buf, str(path))

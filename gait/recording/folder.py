@@ -20,6 +20,14 @@ import pyarrow.feather as feather
 import pyarrow.ipc
 
 from gait.errors import RecordingError
+from gait.recording.limits import (
+    MAX_EVENTS_BYTES,
+    MAX_SAMPLE_FILE_BYTES,
+    MAX_SAMPLES,
+    open_regular,
+    read_bytes,
+    replacing,
+)
 from gait.recording.log import read_log
 from gait.recording.meta import IMU_CHANNELS, RENAMED_CHANNELS, Gap, StreamInfo, read_meta, write_meta
 from gait.recording.model import ImuData, Recording, StreamData
@@ -36,11 +44,8 @@ def write_table(path: Path, t: np.ndarray, values: np.ndarray, channels: tuple[s
     cols = {"t_s": pa.array(np.asarray(t, dtype=np.float64))}
     for j, name in enumerate(channels[1:]):
         cols[name] = pa.array(np.asarray(values[:, j], dtype=np.float32))
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    feather.write_feather(pa.table(cols), tmp, compression="lz4")
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    with replacing(path) as f:  # a fresh temporary file, never a link planted in the folder
+        feather.write_feather(pa.table(cols), f, compression="lz4")
 
 
 def write_samples(path: Path, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None) -> None:
@@ -60,9 +65,12 @@ def _read_table(path: Path, columns: list[str] | None = None) -> pa.Table:
                 fields = [reader.schema.get_field_index(c) for c in columns]
                 options = pa.ipc.IpcReadOptions(included_fields=fields, use_threads=False)
                 reader = pa.ipc.open_file(f, options=options, memory_pool=pa.system_memory_pool())
-            return reader.read_all()
+            table = reader.read_all()
     except (OSError, pa.ArrowException) as exc:  # incl. absurd sizes from a damaged header (ArrowMemoryError)
         raise RecordingError(f"{path}: cannot read samples ({str(exc).splitlines()[0]})") from None
+    if table.num_rows > MAX_SAMPLES:
+        raise RecordingError(f"{path}: holds {table.num_rows} samples, over the limit of {MAX_SAMPLES}")
+    return table
 
 
 def _read_schema(path: Path) -> pa.Schema:
@@ -75,8 +83,9 @@ def _read_schema(path: Path) -> pa.Schema:
 
 
 def _check_start(path: Path) -> None:
-    """An Arrow IPC file starts as it ends: a damaged start is refused even though the footer alone would do."""
-    with open(path, "rb") as raw:
+    """A regular file (not a link, pipe or device) under the size limit, checked before it is mapped; and an
+    Arrow IPC file starts as it ends: a damaged start is refused even though the footer alone would do."""
+    with open_regular(path, MAX_SAMPLE_FILE_BYTES, "the sample file") as raw:
         if raw.read(6) != b"ARROW1":
             raise RecordingError(f"{path}: cannot read samples (not an Arrow file: its start is damaged)")
 
@@ -161,13 +170,13 @@ def save(recording: Recording, folder: Path | str, overwrite: bool = False) -> P
 def read_events(folder: Path) -> tuple[Gap, ...]:
     """Gaps appended by a live writer, one JSON object per line; a torn last line is ignored."""
     path = folder / EVENTS_FILE
-    if not path.exists():
+    if not os.path.lexists(path):
         return ()
     gaps = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in read_bytes(path, MAX_EVENTS_BYTES, "the event log").decode("utf-8", errors="replace").splitlines():
         try:
             d = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # a damaged or absurdly nested line is skipped
             continue
         if not isinstance(d, dict) or d.get("type") != "gap":
             continue
@@ -181,11 +190,18 @@ def read_events(folder: Path) -> tuple[Gap, ...]:
 
 
 def _from_log(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """Samples of a crash log in time order (a source may write late samples after newer ones), each time once."""
     contents = read_log(path)
-    note = f"{path.stem}: recovered {len(contents.t)} samples from the crash log ({contents.n_records} records" + (
+    t, values = contents.t, contents.values
+    if len(t) > 1 and not np.all(np.diff(t) > 0):
+        order = np.argsort(t, kind="stable")
+        t, values = t[order], values[order]
+        first = np.concatenate(([True], np.diff(t) > 0))
+        t, values = t[first], values[first]
+    note = f"{path.stem}: recovered {len(t)} samples from the crash log ({contents.n_records} records" + (
         f", {contents.ignored_bytes} torn bytes ignored)" if contents.ignored_bytes else ")"
     )
-    return contents.t, contents.values, note
+    return t, values, note
 
 
 def load_folder(folder: Path | str) -> Recording:
@@ -223,9 +239,9 @@ def _read_stream(folder: Path, stream: StreamInfo) -> tuple[ImuData | StreamData
                 f"{folder / 'meta.json'}: stream {stream.name!r} names {part!r}, outside the recording folder"
             )
     data_path, log_path = folder / stream.file, folder / (stream.name + ".log")
-    if data_path.exists():
+    if os.path.lexists(data_path):  # a link or special file is refused by the reader, not skipped
         return (read_samples(data_path) if stream.name == "imu" else read_stream(data_path, stream.channels)), ""
-    if not log_path.exists():
+    if not os.path.lexists(log_path):
         if stream.name == "imu":
             raise RecordingError(f"{folder}: no samples ({stream.file} and imu.log are both missing)")
         return None, ""

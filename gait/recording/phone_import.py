@@ -34,6 +34,7 @@ import pandas as pd
 
 from gait.errors import RecordingError
 from gait.recording.csv_import import MIN_RATE_HZ, check_samples
+from gait.recording.limits import MAX_CSV_BYTES, MAX_HEADER_BYTES, BoundedZip, check_csv, open_regular, read_bytes
 from gait.recording.meta import DeviceInfo, RecordingMeta, StreamInfo
 from gait.recording.model import ImuData, Recording
 
@@ -127,48 +128,50 @@ def merge_imu(
 
 
 class _Files:
-    """The CSV files of an export, from a zip archive or a folder, by lower-case name."""
+    """The CSV files of an export, from a zip archive or a folder, by lower-case name (read when asked, within
+    the limits of gait.recording.limits)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._data: dict[str, bytes] = {}
+        self._zip: BoundedZip | None = None
+        self._members: dict[str, str] = {}
         self._paths: dict[str, Path] = {}
         if path.is_dir():
             self._paths = {p.name.lower(): p for p in path.iterdir() if p.suffix.lower() == ".csv"}
         else:
-            try:
-                with zipfile.ZipFile(path) as z:
-                    for info in z.infolist():
-                        name = Path(info.filename).name.lower()
-                        if name.endswith(".csv") and not info.is_dir():
-                            self._data[name] = z.read(info)
-            except (zipfile.BadZipFile, EOFError, OSError) as exc:
-                raise RecordingError(f"{path}: not a readable zip archive ({exc})") from None
+            self._zip = BoundedZip(path)
+            self._members = {Path(n).name.lower(): n for n in self._zip.infos if n.lower().endswith(".csv")}
 
     def names(self) -> set[str]:
-        return set(self._data) | set(self._paths)
+        return set(self._members) | set(self._paths)
 
     def head(self, name: str) -> str:
         """The header line of a file, lower case."""
-        if name in self._data:
-            raw = self._data[name][:1000]
+        if self._zip is not None:
+            raw = self._zip.head(self._members[name])
         else:
-            with open(self._paths[name], "rb") as f:
+            with open_regular(self._paths[name], MAX_CSV_BYTES, "the CSV file") as f:
                 raw = f.read(1000)
         return raw.decode("utf-8-sig", errors="replace").split("\n", 1)[0].strip().lower().replace('"', "")
 
     def frame(self, name: str) -> pd.DataFrame | None:
         name = name.lower()
+        if name not in self.names():
+            return None
+        src: Path | io.BytesIO
+        if self._zip is not None:
+            raw = self._zip.read(self._members[name])
+            check_csv(raw, f"{self.path}: {name}")
+            src = io.BytesIO(raw)
+        else:
+            check_csv(self._paths[name], f"{self.path}: {name}")
+            src = self._paths[name]
         try:
-            if name in self._data:
-                return pd.read_csv(io.BytesIO(self._data[name]), skipinitialspace=True, sep=None, engine="python")
-            if name in self._paths:
-                return pd.read_csv(self._paths[name], skipinitialspace=True, sep=None, engine="python")
+            return pd.read_csv(src, skipinitialspace=True, sep=None, engine="python")
         except pd.errors.EmptyDataError:
             raise RecordingError(f"{self.path}: {name} is empty") from None
         except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
             raise RecordingError(f"{self.path}: {name} is not a readable CSV ({str(exc).splitlines()[0]})") from None
-        return None
 
 
 def is_sensorlogger(path: Path) -> bool:
@@ -346,9 +349,9 @@ def is_phyphox_csv(path: Path) -> bool:
     """phyphox's sheets start with a ``Time (s)`` column followed by columns that name their unit in brackets
     (whatever the experiment: a wrong one is then named by ``read_phyphox``, not mistaken for a plain CSV)."""
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            head = f.readline().lower().replace('"', "").strip()
-    except (OSError, UnicodeDecodeError):
+        with open_regular(path, MAX_CSV_BYTES, "the CSV file") as f:
+            head = f.read(MAX_HEADER_BYTES).decode("utf-8-sig").split("\n", 1)[0].lower().replace('"', "").strip()
+    except (OSError, UnicodeDecodeError, RecordingError):
         return False
     return head.startswith("time (s)") and "(" in head[len("time (s)") :]
 
@@ -357,17 +360,20 @@ def _phyphox_sheets(path: Path) -> list[tuple[str, bytes]]:
     """The CSV sheets of a phyphox export (one CSV, a zip or a folder), leaving out its meta/ folder."""
     try:
         if path.is_dir():
-            return [(p.name, p.read_bytes()) for p in sorted(path.iterdir()) if p.suffix.lower() == ".csv"]
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as z:
-                return [
-                    (n, z.read(n))
-                    for n in z.namelist()
-                    if n.lower().endswith(".csv") and not n.lower().startswith("meta/")
-                ]
-        return [(path.name, path.read_bytes())]
+            sheets = [(p.name, read_bytes(p, MAX_CSV_BYTES, "the CSV file"))
+                      for p in sorted(path.iterdir()) if p.suffix.lower() == ".csv"]  # fmt: skip
+        elif zipfile.is_zipfile(path):
+            z = BoundedZip(path)  # unpacked within the limit, counted while streaming
+            names = [n for n in z.infos if n.lower().endswith(".csv") and not n.lower().startswith("meta/")]
+            z.check_declared(names)
+            sheets = [(n, z.read(n)) for n in names]
+        else:
+            sheets = [(path.name, read_bytes(path, MAX_CSV_BYTES, "the CSV file"))]
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise RecordingError(f"{path}: cannot read ({exc})") from None
+    for name, raw in sheets:
+        check_csv(raw, f"{path}: {name}")  # columns and rows before pandas allocates anything
+    return sheets
 
 
 def read_phyphox(path: Path | str, *, placement: str = "waist_belt", platform: str | None = None) -> Recording:

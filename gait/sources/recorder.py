@@ -2,14 +2,16 @@
 
 Sources (BLE sessions, replays) run concurrently and hand sample blocks and events to the recorder, which
 writes each block as it comes (flushed to disk at least every second), marks gaps, counts losses, and reports
-a status every second. It stops at the requested duration, on ``stop`` (Ctrl-C) or when every source has ended,
-and always closes the recording: nothing already received is lost.
+a status every second. It stops at the requested duration, on ``stop`` (Ctrl-C) or when every source has
+ended, and always closes the recording: nothing already received is lost. A source that acknowledges what it
+receives (the phone receiver) gets ``durable_emit``: it writes an item and syncs the log before returning.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import shutil
 import time
@@ -72,6 +74,7 @@ class Recorder:
         self.streams: dict[str, StreamStatus] = {}
         self.errors: list[str] = []
         self._failed = False  # a source could not start: stop everything (the user asked for all of them)
+        self._hooked: dict[str, float] = {}  # per stream: the newest time handed to the hooks
 
     def add(self, source: LiveSource) -> LiveSource:
         self.sources.append(source)
@@ -88,13 +91,18 @@ class Recorder:
     def _samples(self, block: SampleBlock, writer: RecordingWriter, st: StreamStatus) -> None:
         if not writer.has_stream(block.stream):
             return  # samples before the stream was announced cannot happen with our sources; ignore
-        writer.append_values(block.stream, block.t, block.values)
+        writer.append_values(block.stream, block.t, block.values, any_order=not block.ordered)
         if block.lost_before:
             writer.note_lost(block.stream, block.lost_before)
             st.lost += block.lost_before
         st.samples += block.n
-        for hook in self.on_block:
-            hook(block)
+        newer = block.t > self._hooked.get(block.stream, -math.inf)  # hooks (live views) see time go forward
+        if newer.any():
+            self._hooked[block.stream] = float(block.t[newer][-1])
+            if not newer.all():
+                block = dataclasses.replace(block, t=block.t[newer], values=block.values[newer])
+            for hook in self.on_block:
+                hook(block)
 
     def _event(self, ev: SourceEvent, writer: RecordingWriter, st: StreamStatus) -> None:
         if ev.kind == "connected":
@@ -119,6 +127,11 @@ class Recorder:
         elif ev.kind == "ended":
             st.connected, st.message = False, "ended"
 
+    def _write_now(self, item: SampleBlock | SourceEvent, writer: RecordingWriter) -> None:
+        """Handle an item at once and sync it to disk (raises RecordingError when the disk refuses)."""
+        self._handle(item, writer)
+        writer.flush()
+
     def _set_device(self, writer: RecordingWriter, device: DeviceInfo) -> None:
         from gait.recording.meta import write_meta
 
@@ -139,6 +152,9 @@ class Recorder:
         self.writer = writer
         queue: asyncio.Queue[SampleBlock | SourceEvent] = asyncio.Queue()
         clock0 = time.monotonic()
+        for source in self.sources:
+            if hasattr(source, "durable_emit"):
+                source.durable_emit = lambda item: self._write_now(item, writer)  # type: ignore[attr-defined]
         tasks = [asyncio.create_task(s.run(stop, queue.put_nowait, clock0)) for s in self.sources]
         rates = _Rates(self.streams, clock0)
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import ipaddress
 import json
 import math
 import time
@@ -34,6 +35,33 @@ MAX_FAILURES = 20  # consecutive failed polls (about 2 s plus timeouts) before g
 #: phyphox sensor inputs gait can use: acceleration with gravity, and the gyroscope
 ACC_SOURCES = ("accelerometer",)
 GYR_SOURCES = ("gyroscope",)
+
+
+PHYPHOX_PORTS = (80, 8080)  # phyphox's remote access: 80 on iOS, 8080 on Android
+_LAN = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
+
+
+def check_lan_url(url: str) -> str:
+    """The address of a phone on this network, for a server that must not fetch arbitrary addresses (the
+    dashboard): plain ``http://`` to an IP address in a private LAN range (10/8, 172.16/12, 192.168/16,
+    fc00::/7) on phyphox's port (80 or 8080), or to this computer (127.0.0.0/8, ::1: an emulator or a USB
+    forward) on any port. Names are refused: they could be pointed anywhere. Returns ``http://HOST:PORT``."""
+    hint = "phyphox's address as it shows under 'Allow remote access', e.g. http://192.168.1.20:8080"
+    try:
+        u = urlsplit(url.strip())
+        port = u.port or 80
+        ip = ipaddress.ip_address(u.hostname or "")
+    except ValueError:
+        raise DeviceError(f"phyphox's address {url!r:.60} is not an IP address and port: give {hint}") from None
+    if u.scheme != "http" or u.username is not None or u.password is not None:
+        raise DeviceError(f"phyphox's address {url!r:.60}: give {hint} (plain http, no user name)")
+    if not ip.is_loopback and not (any(ip in n for n in _LAN) and port in PHYPHOX_PORTS):
+        raise DeviceError(
+            f"phyphox's address {url!r:.60}: the dashboard only connects to a phone on this network "
+            f"(10.x, 172.16-31.x, 192.168.x or fc00::/7 on port 80 or 8080) or to this computer"
+        )
+    host = f"[{ip}]" if ip.version == 6 else str(ip)
+    return f"http://{host}:{port}"
 
 
 def _buffers(config: dict, sources: tuple[str, ...]) -> tuple[str, str, str, str] | None:
