@@ -78,6 +78,7 @@ MEASURED_COLUMNS = [
     "vertical_oscillation_cm",  # over IC to the next IC in the same bout (kept only for regular steps)
     "impact_g",
     "near_gap",
+    "shape_ok",  # the stance's force hump looks like its neighbours' (see events.running_contacts)
 ]
 
 
@@ -95,6 +96,7 @@ class StepMetricParams:
     gap_lead_s: float = 0.05  # a step touches a gap when a bridged sample lies from this long (s) before IC ...
     default_step_s: float = 0.5  # ... to the next IC (or this long after IC when there is none)
     gap_penalty: float = 0.6  # timing confidence lost next to a gap
+    shape_penalty: float = 0.6  # ... when the stance's contact time is unlike its neighbours' (events)
     irregular_penalty: float = 0.3  # ... and when the step time is irregular
     min_confidence: float = 0.5  # steps below this confidence are flagged low_confidence (left out of summaries)
 
@@ -122,19 +124,22 @@ def measure_steps(
     running: Array,
     bout: Array,
     params: StepMetricParams = StepMetricParams(),
+    shape_ok: Array | None = None,
 ) -> pd.DataFrame:
     """Per-step quantities read from the signals (``MEASURED_COLUMNS``), for contacts ``ic``/``to`` (s, sorted;
-    ``to`` NaN for walking), their gait (``running``) and bout ids."""
+    ``to`` NaN for walking), their gait (``running``), bout ids and whether each stance looked like its
+    neighbours (``shape_ok``, default all)."""
     fs = signals.fs
     n = len(ic)
     if n == 0:
         return pd.DataFrame(
-            {c: pd.Series(dtype=bool if c in ("running", "near_gap") else float) for c in MEASURED_COLUMNS}
+            {c: pd.Series(dtype=bool if c in ("running", "near_gap", "shape_ok") else float) for c in MEASURED_COLUMNS}
         )
     next_ic = np.append(ic[1:], np.nan)
     same_bout = np.append(bout[1:] == bout[:-1], False)
     cols: dict[str, Array] = {c: np.full(n, np.nan) for c in MEASURED_COLUMNS}
     cols.update(ic_s=ic, to_s=to, running=running, bout=bout, next_ic_s=next_ic)
+    cols["shape_ok"] = np.ones(n, bool) if shape_ok is None else np.asarray(shape_ok, bool)
     r = np.flatnonzero(running)
     if len(r):
         if signals.obliquity_deg is not None and signals.tilt_deg is not None and signals.gyr_body_full is not None:
@@ -195,7 +200,9 @@ def step_table(
     near_gap = measured["near_gap"].to_numpy(bool)
     irregular = ~regular & same_bout
     unknown = sides.side == 0
-    conf = np.clip(1.0 - params.gap_penalty * near_gap - params.irregular_penalty * irregular, 0.0, 1.0)
+    odd_shape = ~measured["shape_ok"].to_numpy(bool)
+    conf = 1.0 - params.gap_penalty * near_gap - params.irregular_penalty * irregular - params.shape_penalty * odd_shape
+    conf = np.clip(conf, 0.0, 1.0)
     cols["confidence"] = conf
 
     steps = pd.DataFrame(cols)
@@ -205,18 +212,24 @@ def step_table(
     steps["activity"] = np.where(is_run, "run", "walk")
     steps["bout"] = bout
     steps["low_confidence"] = conf < params.min_confidence
-    steps["flags"] = _flags(near_gap, irregular, unknown)
+    steps["flags"] = _flags(near_gap, irregular, unknown, odd_shape)
     return steps
 
 
-def _flags(near_gap: Array, irregular: Array, unknown: Array) -> Array:
-    """Comma-separated flags per step, from the 8 possible combinations (no loop over steps)."""
+FLAGS = ("gap", "irregular", "side_unknown", "contact_shape")
+
+
+def _flags(*masks: Array) -> Array:
+    """Comma-separated flags per step (``FLAGS``, one mask each), from the possible combinations (no loop over
+    steps)."""
     names = np.array(
-        [",".join(f for f, on in zip(("gap", "irregular", "side_unknown"), bits, strict=True) if on)
-         for bits in np.ndindex(2, 2, 2)],
+        [",".join(f for f, on in zip(FLAGS, bits, strict=True) if on) for bits in np.ndindex(*(2,) * len(FLAGS))],
         dtype=object,
-    )  # fmt: skip
-    return names[4 * near_gap.astype(int) + 2 * irregular.astype(int) + unknown.astype(int)]
+    )
+    code = np.zeros(len(masks[0]), int)
+    for m in masks:
+        code = 2 * code + np.asarray(m, bool).astype(int)
+    return names[code]
 
 
 def pelvis_step_angles(

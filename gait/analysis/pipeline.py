@@ -41,18 +41,19 @@ from gait.analysis.summary import summarise
 from gait.constants import G0
 from gait.errors import AnalysisError
 from gait.recording.model import ImuData, Recording
+from gait.recording.units import UnitsCheck, UnitsError, check_units
 
 Array = np.ndarray
 DEFAULT = AnalysisConfig()
 _FEATURES = ("side_ml", "side_obliquity", "side_rotation", "side_turn")
-UNIT_CHECK_SAMPLES = 100_000
+UNIT_CHECK_SAMPLES = 1_000_000
 
 
 def analyze(recording: Recording, config: AnalysisConfig = DEFAULT) -> RunAnalysis:
     """Analyse a recording (any mounting; gyroscope optional) into per-step metrics and a run summary."""
     if is_linear(recording):  # gravity removed by the phone: vertical estimated, timing only (gravity.py)
         return analyze_linear(recording, lambda restored: analyze(restored, config))
-    recording, fs_in, screened = _checked(recording, config.input)
+    recording, fs_in, screened, units = _checked(recording, config.input)
     imu = recording.imu
     spans = uniform_spans(imu.t, fs_in, config.input)
     if not spans:
@@ -82,7 +83,9 @@ def analyze(recording: Recording, config: AnalysisConfig = DEFAULT) -> RunAnalys
     steps, bouts, activity_s = _stitch(runs, measured, config)
     lever = next((lv for lv in levers if lv is not None), None)
     summary = summarise(steps, float(imu.t[-1] - imu.t[0]), activity_s)
-    quality = Quality.assess(recording, fs_in, segments, mounting, lever, steps, summary, screened=screened)
+    quality = Quality.assess(
+        recording, fs_in, segments, mounting, lever, steps, summary, screened=screened, units=units
+    )
     result = RunAnalysis(
         recording=recording, steps=steps, summary=summary, bouts=bouts, quality=quality, mounting=mounting
     )
@@ -93,9 +96,10 @@ def _where(recording: Recording) -> str:
     return str(recording.path) if recording.path is not None else recording.name
 
 
-def _checked(recording: Recording, params: InputParams) -> tuple[Recording, float, Screened]:
+def _checked(recording: Recording, params: InputParams) -> tuple[Recording, float, Screened, UnitsCheck]:
     """The recording with the samples that are not measurements left out (they become gaps; ``screen``), its
-    sample rate and what was left out; raises ``AnalysisError`` for input that cannot be analysed."""
+    sample rate, what was left out and what the units check noted; raises ``AnalysisError`` for input that
+    cannot be analysed."""
     imu = recording.imu
     where = _where(recording)
     if imu.n < 10:
@@ -106,9 +110,9 @@ def _checked(recording: Recording, params: InputParams) -> tuple[Recording, floa
         raise AnalysisError(f"{where}: sample rate {fs:.3g} Hz is too low (need at least {params.min_rate_hz:.0f} Hz)")
     screened = screen_samples(where, imu)  # NaN, absurd values, a stopped gyroscope: left out and counted
     recording = dataclasses.replace(recording, imu=screened.imu)  # the holes left are gaps, flagged as such
-    _check_units(where, screened.imu.acc, screened.imu.gyr)
+    units = _units(where, screened.imu, fs)
     check_grid(where, screened.imu.t, fs, params.max_fill_s)  # the uniform clock stays within a few points per sample
-    return recording, fs, screened
+    return recording, fs, screened, units
 
 
 def _check_time(where: str, t: Array) -> None:
@@ -125,28 +129,14 @@ def _check_time(where: str, t: Array) -> None:
         )
 
 
-def _check_units(where: str, acc: Array, gyr: Array | None) -> None:
-    """Gravity must be there at about 1 g and a pelvis cannot spin at 40 rad/s: catches g stored as m/s^2,
-    deg/s as rad/s, removed gravity and dead sensors before they become plausible-looking numbers. Judged on
-    at most ~100 000 evenly spread samples (a median and a percentile need no more)."""
-    step = max(1, len(acc) // UNIT_CHECK_SAMPLES)
-    acc, gyr = acc[::step], None if gyr is None else gyr[::step]
-    with np.errstate(over="ignore", invalid="ignore"):  # absurd values fail the checks below, quietly
-        mag = float(np.median(np.linalg.norm(acc, axis=1)))
-    if 0.6 < mag < 1.6:
-        raise AnalysisError(
-            f"{where}: accelerometer magnitude is {mag:.2f} m/s^2, about 1: the values look like g, not m/s^2"
-        )
-    if not 0.5 * G0 < mag < 1.6 * G0:
-        raise AnalysisError(
-            f"{where}: median accelerometer magnitude is {mag / G0:.2f} g, expected about 1 g with gravity "
-            "included (wrong units, gravity removed, or a dead sensor)"
-        )
-    if gyr is not None and float(np.percentile(np.abs(gyr), 99)) > 40.0:
-        raise AnalysisError(
-            f"{where}: gyroscope reaches {np.percentile(np.abs(gyr), 99):.0f} rad/s, impossible for a pelvis: "
-            "the values look like deg/s, not rad/s"
-        )
+def _units(where: str, imu: ImuData, fs: float) -> UnitsCheck:
+    """Units checked by physics (``gait.recording.units``): a units mistake is refused naming its factor; a
+    plausible but unusual recording is analysed with a note. Judged on at most ~10^6 samples."""
+    step = max(1, imu.n // UNIT_CHECK_SAMPLES)
+    try:
+        return check_units(imu.acc[::step], None if imu.gyr is None else imu.gyr[::step], fs / step)
+    except UnitsError as exc:
+        raise AnalysisError(f"{where}: {exc}") from None
 
 
 def _activity_and_mounting(segments: list[Segment], config: AnalysisConfig) -> tuple[list[act.Activity], Mounting]:
@@ -250,9 +240,11 @@ class _SegmentRun:
         if lever is not None:
             acc_level = compensate(kin, acc, mounting, fs, lever, cfg.lever_arm)
             sign = sign_stats(acc_level, labels == act.RUN, fs, cfg.lever_arm, win.core)
-        norm, gyr_full = s.full_rate(self.imu.t, self.imu.acc, self.imu.gyr, win.start, win.stop)
+        gyr_full = None  # the stance angles integrate the gyroscope at its source rate
+        if gyr is not None:
+            gyr_full = s.full_rate(self.imu.t, self.imu.acc, self.imu.gyr, win.start, win.stop)[1]
         fs_full = fs * s.factor
-        ic, to, is_run = self._contacts(win, acc_level[:, 1] / G0, norm / G0, fs_full)
+        ic, to, is_run, shape_ok = self._contacts(win, acc_level[:, 1] / G0)
         bout = self.bout_of[np.clip((ic * fs).astype(int) + win.start, 0, s.n - 1)]
         signals = StepSignals(
             fs=fs,
@@ -266,7 +258,7 @@ class _SegmentRun:
             compensated=lever is not None,
             origin=win.start,
         )
-        steps = measure_steps(signals, ic, to, is_run, bout, cfg.steps)
+        steps = measure_steps(signals, ic, to, is_run, bout, cfg.steps, shape_ok)
         if not len(steps):
             return steps, sign
         features = self._side_features(steps, kin, acc_level, win)
@@ -279,21 +271,22 @@ class _SegmentRun:
                 own[c] += win.start / fs
         return own, sign
 
-    def _contacts(self, win: _Window, vert_g: Array, norm_g: Array, fs_norm: float) -> tuple[Array, Array, Array]:
-        """Contacts in every bout part inside the window, in time order: (IC s, TO s, running)."""
+    def _contacts(self, win: _Window, vert_g: Array) -> tuple[Array, Array, Array, Array]:
+        """Contacts in every bout part inside the window, in time order: (IC s, TO s, running, shape ok)."""
         cfg, fs = self.config, self.seg.fs
         run_parts, walk_parts = [], []
         for b, start, stop in self._bouts_in(win):
             if b.activity == act.RUN:
-                run_parts.append(running_contacts(vert_g, fs, norm_g, fs_norm, 0.0, start, stop, cfg.running))
+                run_parts.append(running_contacts(vert_g, fs, start, stop, cfg.running))
             elif b.activity in (act.WALK, act.OTHER):
                 walk_parts.append(walking_contacts(vert_g, fs, start, stop, cfg.walking))
         run_c, walk_c = _concat(run_parts), _concat(walk_parts)
         ic = np.concatenate((run_c.ic_s, walk_c.ic_s))
         to = np.concatenate((run_c.to_s, walk_c.to_s))
         is_run = np.concatenate((np.ones(len(run_c), bool), np.zeros(len(walk_c), bool)))
+        shape_ok = np.concatenate((run_c.shape_ok, walk_c.shape_ok))
         order = np.argsort(ic)
-        return ic[order], to[order], is_run[order]
+        return ic[order], to[order], is_run[order], shape_ok[order]
 
     def _bouts_in(self, win: _Window) -> Iterator[tuple[act.Bout, int, int]]:
         """Each bout overlapping the window, with its part inside it (window samples)."""
@@ -317,7 +310,7 @@ class _SegmentRun:
 def _concat(parts: list[Contacts]) -> Contacts:
     if not parts:
         return Contacts.none()
-    return Contacts(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("ic_s", "to_s", "peak_g")))
+    return Contacts(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("ic_s", "to_s", "peak_g", "shape_ok")))
 
 
 def _stitch(

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from gait.analysis.screen import Screened
     from gait.analysis.signal import Segment
     from gait.recording.model import Recording
+    from gait.recording.units import UnitsCheck
 
 SCHEMA = "gait.analysis/2"
 DISCLAIMER = (
@@ -65,6 +66,7 @@ class Quality:
         steps: pd.DataFrame,
         summary: RunSummary,
         screened: Screened | None = None,
+        units: UnitsCheck | None = None,
     ) -> Quality:
         notes = _Notes()
         has_gyro = recording.imu.has_gyro
@@ -73,6 +75,8 @@ class Quality:
         gap_total = float(np.sum(dt[gaps] - 1.0 / fs)) if gaps.any() else 0.0
         run = steps[steps["activity"] == "run"] if len(steps) else steps
         _input_notes(notes, recording, fs, int(gaps.sum()), gap_total, screened)
+        for flag, message in zip(units.flags, units.messages, strict=True) if units else ():
+            notes.add(flag, message)
         _result_notes(notes, summary, mounting, lever, has_gyro, has_run=len(run) > 0)
         excluded = {}
         if len(run):

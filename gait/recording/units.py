@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gait.constants import G0
+from gait.errors import short
 
 Array = np.ndarray
 
@@ -38,7 +39,6 @@ class UnitsCheck:
     """What the physics says about a recording's units."""
 
     gravity_g: float  # median length of the window-average acceleration, in g (1 for a correct sensor)
-    gravity_free: bool  # the acceleration averages to ~0: gravity was removed (linear acceleration)
     gyro_p99_rads: float | None  # 99th percentile of |angular rate| while moving
     flags: tuple[str, ...]
     messages: tuple[str, ...]
@@ -51,10 +51,7 @@ class UnitsError(ValueError):
 def _windows_mean(x: Array, n_win: int) -> tuple[Array, Array]:
     """Per-window mean vector and per-window std of the magnitude, for non-overlapping windows."""
     m = len(x) // n_win
-    if m == 0:
-        blocks = x[None, :, :]
-    else:
-        blocks = x[: m * n_win].reshape(m, n_win, x.shape[1])
+    blocks = x[None, :, :] if m == 0 else x[: m * n_win].reshape(m, n_win, x.shape[1])
     with np.errstate(over="ignore", invalid="ignore"):
         mean = blocks.mean(axis=1)
         mag = np.sqrt((blocks * blocks).sum(axis=2))
@@ -74,60 +71,67 @@ def check_units(acc: Array, gyr: Array | None, fs: float) -> UnitsCheck:
     n_win = max(10, int(WINDOW_S * fs))
     g_len, dyn = _windows_mean(np.asarray(acc, float), n_win)
     gravity = float(np.median(g_len)) / G0
-    dynamics = float(np.median(dyn)) / G0
-    flags: list[str] = []
-    msgs: list[str] = []
-    if not math.isfinite(gravity):
-        raise UnitsError("the accelerometer values are too large to be a real sensor's")
-    if dynamics == 0.0 and gravity < 0.05:
-        raise UnitsError("the accelerometer reads zero throughout (a dead or disconnected sensor)")
-    gravity_free = gravity < 0.05 or gravity < 0.25 * dynamics and not _near(gravity, 1.0 / G0)
-    if not gravity_free:
-        if _near(gravity, 1.0 / G0):
-            raise UnitsError(
-                f"the accelerometer averages {gravity * G0:.2f} where gravity gives 9.81 m/s^2: "
-                "the values look like g, not m/s^2 (9.81 times too small)"
-            )
-        if _near(gravity, G0):
-            raise UnitsError(
-                f"the accelerometer averages {_short(gravity)} g where gravity gives 1 g: the values look like "
-                "m/s^2 declared as g (9.81 times too large)"
-            )
-        if not ACC_PLAUSIBLE_G[0] <= gravity <= ACC_PLAUSIBLE_G[1]:
-            raise UnitsError(
-                f"the accelerometer averages {_short(gravity)} g where gravity gives 1 g: no sensor in working "
-                "order reads that (wrong units or a faulty sensor)"
-            )
-        if not ACC_USUAL_G[0] <= gravity <= ACC_USUAL_G[1]:
-            flags.append("unusual_gravity")
-            msgs.append(
-                f"The accelerometer averages {gravity:.2f} g where gravity alone gives 1 g (flight phases clipped "
-                "by the recording's maker, a loose or miscalibrated sensor): step timing is unaffected, "
-                "accelerations in g (impact, braking) scale with it."
-            )
+    flags, msgs = _gravity_notes(gravity, float(np.median(dyn)) / G0)
     p99 = None
     if gyr is not None:
         per_window = dyn > MOVING_STD_G * G0
         moving = per_window[np.minimum(np.arange(len(gyr)) // n_win, len(per_window) - 1)]
-        rates = np.abs(np.asarray(gyr, float)[moving] if moving.any() else np.asarray(gyr, float))
-        with np.errstate(over="ignore", invalid="ignore"):
-            p99 = float(np.percentile(rates, 99)) if rates.size else 0.0
-        if not math.isfinite(p99) or p99 > GYRO_MAX_RADS:
-            raise UnitsError(
-                f"the gyroscope reaches {_short(p99)} rad/s, impossible for a pelvis: the values look like deg/s, "
-                "not rad/s"
-            )
-        if moving.any() and p99 < GYRO_MOVING_MIN_RADS:
-            if p99 > 0 and p99 * DEG_PER_RAD > 1.0:
-                raise UnitsError(
-                    f"the gyroscope reaches only {p99:.3f} rad/s while the body moves: the values look like rad/s "
-                    "declared as deg/s (57.3 times too small)"
-                )
+        p99, still = _gyro_p99(np.asarray(gyr, float), moving)
+        if still:
             flags.append("gyroscope_still")
             msgs.append("The gyroscope barely changes while the body moves: pelvic angles are not trusted.")
-    return UnitsCheck(gravity, gravity_free, p99, tuple(flags), tuple(msgs))
+    return UnitsCheck(gravity, p99, tuple(flags), tuple(msgs))
 
 
-def _short(x: float) -> str:
-    """A number short enough for a one-line message (absurd values are not printed in full)."""
-    return f"{x:.3g}" if abs(x) < 1e6 else f"{x:.1e}"
+def _gravity_notes(gravity: float, dynamics: float) -> tuple[list[str], list[str]]:
+    """Refuse a units mistake in the accelerometer (``gravity`` and ``dynamics`` as read, in g); flag the
+    unusual."""
+    if not math.isfinite(gravity):
+        raise UnitsError("the accelerometer values are too large to be a real sensor's")
+    if gravity < 0.05 or (gravity < 0.25 * dynamics and not _near(gravity, 1.0 / G0)):
+        raise UnitsError(
+            f"the accelerometer averages {short(gravity)} g, expected about 1 g with gravity included (gravity "
+            "removed by the app, or a dead sensor)"
+        )
+    if _near(gravity, 1.0 / G0):
+        raise UnitsError(
+            f"the accelerometer averages {gravity * G0:.2f} where gravity gives 9.81 m/s^2: the values look like g, "
+            "not m/s^2 (9.81 times too small)"
+        )
+    if _near(gravity, G0):
+        raise UnitsError(
+            f"the accelerometer averages {short(gravity)} g where gravity gives 1 g: the values look like m/s^2 "
+            "declared as g (9.81 times too large)"
+        )
+    if not ACC_PLAUSIBLE_G[0] <= gravity <= ACC_PLAUSIBLE_G[1]:
+        raise UnitsError(
+            f"the accelerometer averages {short(gravity)} g where gravity gives 1 g: no sensor in working order "
+            "reads that (wrong units or a faulty sensor)"
+        )
+    if ACC_USUAL_G[0] <= gravity <= ACC_USUAL_G[1]:
+        return [], []
+    return ["unusual_gravity"], [
+        f"The accelerometer averages {gravity:.2f} g where gravity alone gives 1 g (flight phases clipped by the "
+        "recording's maker, or a loose or miscalibrated sensor): step timing is unaffected; accelerations in g "
+        "(impact, braking) scale with it."
+    ]
+
+
+def _gyro_p99(gyr: Array, moving: Array) -> tuple[float, bool]:
+    """The 99th percentile of |angular rate| while moving (rad/s as read), and whether the gyroscope is still;
+    refuses a deg/s / rad/s mistake."""
+    rates = np.abs(gyr[moving] if moving.any() else gyr)
+    with np.errstate(over="ignore", invalid="ignore"):
+        p99 = float(np.percentile(rates, 99)) if rates.size else 0.0
+    if not math.isfinite(p99) or p99 > GYRO_MAX_RADS:
+        raise UnitsError(
+            f"the gyroscope reaches {short(p99)} rad/s, impossible for a pelvis: the values look like deg/s, not rad/s"
+        )
+    if not moving.any() or p99 >= GYRO_MOVING_MIN_RADS:
+        return p99, False
+    if p99 * DEG_PER_RAD > 1.0:
+        raise UnitsError(
+            f"the gyroscope reaches only {p99:.3f} rad/s while the body moves: the values look like rad/s declared "
+            "as deg/s (57.3 times too small)"
+        )
+    return p99, True
