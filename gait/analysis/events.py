@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import median_filter
-from scipy.signal import find_peaks
+from scipy.signal import find_peaks, resample_poly
 
 from gait.analysis.align import step_period
 from gait.analysis.signal import lowpass, windows
@@ -49,6 +49,7 @@ class RunningContactParams:
     # edges are read on the force low-passed here (Hz); at the ~50 Hz analysis rate the decimation filter
     # (~20 Hz) already band-limits, at higher rates this only drops clip vibration
     edge_cutoff_hz: float = 30.0
+    edge_rate_hz: float = 200.0  # edges are timed on the signal interpolated to at least this rate (Hz)
     hump_cutoff_per_step: float = 1.8  # humps are found low-passed at this many times the step frequency ...
     hump_cutoff_hz: tuple[float, float] = (3.0, 9.0)  # ... kept within these bounds (Hz)
     min_hump_g: float = 1.1  # a hump reaches at least this vertical force (g)
@@ -65,7 +66,8 @@ class RunningContactParams:
     max_overlap_s: float = 0.02  # a contact may run this long (s) into the next one before it is flagged
     period_search_s: tuple[float, float] = (0.22, 0.75)  # step periods looked for in each bout (s)
     shape_tolerance: float = 0.2  # a contact time this far (relative) from its neighbours' median is flagged
-    shape_steps: int = 9  # ... the median over this many stances
+    shape_steps: int = 15  # ... the median over this many stances (also: how far the IC of a hump lies from its
+    # centre is the median over this many stances)
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,14 @@ def running_contacts(
     period = step_period(lowpass(raw, fs, p.period_cutoff_hz), fs, *p.period_search_s)
     if not np.isfinite(period) or n < int(3 * period * fs):
         return Contacts.none()
+    smooth_fc = float(np.clip(p.hump_cutoff_per_step / period, *p.hump_cutoff_hz))
+    # edges are timed on a band-limited interpolation at >= edge_rate_hz: at the ~50 Hz analysis rate a
+    # landing's rise lasts two or three samples, and straight lines between samples would misplace it
+    up = max(1, int(np.ceil(p.edge_rate_hz / fs)))
+    if up > 1:
+        raw, fs, n = resample_poly(raw, up, 1), fs * up, n * up
     x = lowpass(raw, fs, p.edge_cutoff_hz)
-    smooth = lowpass(raw, fs, float(np.clip(p.hump_cutoff_per_step / period, *p.hump_cutoff_hz)))
+    smooth = lowpass(raw, fs, smooth_fc)
     distance = max(1, int(p.min_hump_spacing * period * fs))
     peaks, _ = find_peaks(smooth, height=p.min_hump_g, distance=distance, prominence=p.min_prominence_g)
     if len(peaks) < 2:
@@ -128,8 +136,9 @@ def running_contacts(
     before = _argmin_between(x, np.concatenate(([max(0, peaks[0] - reach)], peaks[:-1])), peaks)
     after = _argmin_between(x, peaks, np.concatenate((peaks[1:], [min(n - 1, peaks[-1] + reach)])) + 1)
     top = smooth[peaks]
-    base_before, base_after = x[before], x[after]
-    ic = _onsets(x, before, peaks, base_before, p.onset_fraction, fs) + p.onset_offset_s
+    ic, base_before = _onsets(x, before, peaks, p.onset_fraction, fs)
+    ic = ic + p.onset_offset_s
+    base_after = x[after]
     contact = np.full(len(peaks), np.inf)
     for level in p.width_levels:
         rise = _first_crossing(x, before, peaks, base_before + level * (top - base_before), True, fs)
@@ -138,6 +147,7 @@ def running_contacts(
         c = p.contact_per_half_width * w * (2.0 / 3.0) / (1.0 - 2.0 * np.arcsin(level) / np.pi)
         contact = np.fmin(contact, c)
     contact = np.where(np.isfinite(contact), contact, np.nan)
+    ic = _steady_onsets(ic, x, before, after, peaks, base_before, base_after, top, contact, fs, p.shape_steps)
     ok = np.isfinite(ic) & np.isfinite(contact) & (contact >= p.contact_s[0]) & (contact <= p.contact_s[1])
     ic, contact, height = ic[ok], contact[ok], (top - base_before)[ok]
     to = ic + contact
@@ -148,19 +158,88 @@ def running_contacts(
     # a contact that runs into the next one has been read in something else than the force (a shoulder above
     # half height): kept as a step, flagged
     shape_ok[:-1] &= to[:-1] <= ic[1:] + p.max_overlap_s
-    return Contacts(ic + start / fs, to + start / fs, height, shape_ok)
+    return Contacts(ic + start / (fs / up), to + start / (fs / up), height, shape_ok)
 
 
-def _onsets(x: Array, valley: Array, peak: Array, base: Array, fraction: float, fs: float) -> Array:
-    """Where each hump's first rise (valley to its first maximum) starts: the straight line through its
-    crossings of ``fraction`` and one half of that rise, extended back to the valley's level (s)."""
-    span = int(max(1, np.max(peak - valley))) + 1
-    w, valid = windows(x, valley, span)
-    valid &= np.arange(span)[None, :] <= (peak - valley)[:, None]
-    rise = np.max(np.where(valid, w, -np.inf), axis=1) - base
-    low = _first_crossing(x, valley, peak, base + fraction * rise, True, fs)
-    mid = _first_crossing(x, valley, peak, base + 0.5 * rise, True, fs)
-    return low - fraction / (0.5 - fraction) * (mid - low)
+def _steady_onsets(
+    edge: Array,
+    x: Array,
+    before: Array,
+    after: Array,
+    peaks: Array,
+    base_before: Array,
+    base_after: Array,
+    top: Array,
+    contact: Array,
+    fs: float,
+    steps: int,
+) -> Array:
+    """Each stance's IC placed by its hump's centre (midway between the half-height crossings, read where the
+    edges are steepest, so hardly moved by noise), at the distance from the centre that the rising edges of
+    the neighbouring ``steps`` stances show (a runner's stances share their shape; the edge says where the
+    force starts relative to the hump, the centre says where each hump is)."""
+    rise = _first_crossing(x, before, peaks, 0.5 * (base_before + top), True, fs)
+    fall = _first_crossing(x, peaks, after + 1, 0.5 * (base_after + top), False, fs)
+    centred = 0.5 * (rise + fall) - 0.5 * contact
+    lead = edge - centred
+    ok = np.isfinite(lead)
+    if not ok.any():
+        return edge
+    lead = np.where(ok, lead, np.median(lead[ok]))
+    steady = centred + median_filter(lead, size=min(steps, len(lead)), mode="nearest")
+    return np.where(np.isfinite(steady), steady, edge)
+
+
+def _onsets(x: Array, valley: Array, peak: Array, fraction: float, fs: float) -> tuple[Array, Array]:
+    """Where each hump's first rise starts, and the flight level it starts from.
+
+    The rise is taken from the last local minimum before it crosses halfway from the valley to the hump's top
+    (small bumps in flight are not its start) up to its first maximum (the heel-strike peak, or the top); the
+    straight line through the rise's last crossing of ``fraction`` and its crossing of one half, extended back
+    to that minimum's level, gives where the force starts (s)."""
+    top = np.max(_between(x, valley, peak + 1, -np.inf), axis=1)
+    mid0 = _first_crossing(x, valley, peak, 0.5 * (x[valley] + top), True, fs)
+    mid_i = np.where(np.isfinite(mid0), np.floor(mid0 * fs), peak).astype(int)
+    base_i = _last_local_min(x, valley, mid_i)
+    base = x[base_i]
+    rise = np.max(_between(x, base_i, peak + 1, -np.inf), axis=1) - base
+    low = _last_crossing(x, base_i, mid_i + 1, base + fraction * rise, fs)
+    mid = _first_crossing(x, base_i, peak, base + 0.5 * rise, True, fs)
+    return low - fraction / (0.5 - fraction) * (mid - low), base
+
+
+def _between(x: Array, start: Array, stop: Array, fill: float) -> Array:
+    """Rows x[start:stop] padded with ``fill``."""
+    span = int(max(1, np.max(stop - start)))
+    w, valid = windows(x, start, span)
+    valid &= np.arange(span)[None, :] < (stop - start)[:, None]
+    return np.where(valid, w, fill)
+
+
+def _last_local_min(x: Array, start: Array, stop: Array) -> Array:
+    """Index of the last local minimum of x in [start, stop) per row (``start`` when there is none)."""
+    span = int(max(3, np.max(stop - start)))
+    w, valid = windows(x, start, span + 1)
+    k = np.arange(span + 1)[None, :]
+    valid &= k < (stop - start)[:, None]
+    is_min = np.zeros_like(valid)
+    is_min[:, 1:-1] = (w[:, 1:-1] <= w[:, :-2]) & (w[:, 1:-1] < w[:, 2:]) & valid[:, 1:-1] & valid[:, 2:]
+    last = np.where(is_min.any(axis=1), span - np.argmax(is_min[:, ::-1], axis=1), 0)
+    return start + last
+
+
+def _last_crossing(x: Array, start: Array, stop: Array, level: Array, fs: float) -> Array:
+    """Time (s, interpolated) of the last upward crossing of ``level`` in x[start:stop] per row (NaN if none)."""
+    w = _between(x, start, stop, np.inf)
+    below = w < level[:, None]
+    found = below.any(axis=1)
+    span = w.shape[1]
+    i0 = start + span - 1 - np.argmax(below[:, ::-1], axis=1)
+    i0 = np.clip(i0, 0, len(x) - 2)
+    x0, x1 = x[i0], x[i0 + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(x1 != x0, (level - x0) / (x1 - x0), 0.0)
+    return np.where(found, (i0 + np.clip(frac, 0.0, 1.0)) / fs, np.nan)
 
 
 def _first_crossing(x: Array, start: Array, stop: Array, level: Array, rising: bool, fs: float) -> Array:
