@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gait.analysis.contacts import RunningContactParams, running_contacts
+from gait.analysis.events import RunningContactParams, running_contacts
 from gait.analysis.signal import lowpass
 
 FS = 500.0
@@ -52,8 +52,7 @@ def _train(
 
 
 def _errors(x: np.ndarray, ic: np.ndarray, to: np.ndarray, fs: float = FS, **params: float):
-    step = float(np.median(np.diff(ic)))
-    res = running_contacts(x, fs, step, RunningContactParams(**params))
+    res = running_contacts(x, fs, params=RunningContactParams(**params))
     k = np.array([np.argmin(np.abs(res.ic_s - a)) for a in ic[1:-1]])
     return 1000 * (res.ic_s[k] - ic[1:-1]), 1000 * (res.to_s[k] - to[1:-1]), res
 
@@ -63,7 +62,7 @@ def test_half_sine_train_gives_the_true_contacts(contact_s: float, step_s: float
     x, ic, to = _train(contact_s, step_s)
     e_ic, e_to, res = _errors(x, ic, to)
     assert np.all(np.abs(e_ic) < 4.0), e_ic
-    assert np.all(np.abs(e_to) < 6.0), e_to
+    assert np.all(np.abs(e_to) < 8.0), e_to  # the shortest of three level widths: a few ms short on long contacts
     assert res.shape_ok.all()
 
 
@@ -111,5 +110,5 @@ def test_a_stance_unlike_its_neighbours_is_flagged_not_forced() -> None:
 def test_no_periodic_hump_gives_no_contacts() -> None:
     rng = np.random.default_rng(1)
     x = 1.0 + 0.05 * rng.standard_normal(5000)
-    res = running_contacts(x, FS, float("nan"), RunningContactParams())
+    res = running_contacts(x, FS)
     assert len(res.ic_s) == 0

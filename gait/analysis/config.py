@@ -1,8 +1,8 @@
 """``AnalysisConfig``: every tunable of the analysis, one frozen parameter set per stage.
 
 >>> from gait.analysis import AnalysisConfig
->>> cfg = AnalysisConfig().replace(running={"edge_fraction": 0.3}, sides={"disagree_factor": 0.5})
->>> cfg.running.edge_fraction
+>>> cfg = AnalysisConfig().replace(running={"onset_fraction": 0.3}, sides={"disagree_factor": 0.5})
+>>> cfg.running.onset_fraction
 0.3
 
 Each stage's parameters live beside the stage (their defaults and units are documented there); this module
@@ -55,7 +55,7 @@ class AnalysisConfig:
 
     def replace(self, **stages: Any) -> AnalysisConfig:
         """A copy with some stages changed: each keyword names a stage and gives either its whole parameter
-        set or a dict of the parameters to change, e.g. ``replace(running={"edge_fraction": 0.3})``."""
+        set or a dict of the parameters to change, e.g. ``replace(running={"onset_fraction": 0.3})``."""
         changes = {}
         for name, value in stages.items():
             current = self._stage(name)
@@ -85,7 +85,7 @@ class AnalysisConfig:
     def from_dict(cls, overrides: dict[str, Any]) -> AnalysisConfig:
         """The defaults with ``{stage: {parameter: value}}`` applied (unknown names are an error)."""
         if not isinstance(overrides, dict):
-            raise ConfigError('expected an object of stages, e.g. {"running": {"edge_fraction": 0.3}}')
+            raise ConfigError('expected an object of stages, e.g. {"running": {"onset_fraction": 0.3}}')
         return cls().replace(**overrides)
 
     @classmethod

@@ -5,6 +5,12 @@ centripetal acceleration at the sensor: ``alpha x r + omega x (omega x r)``. In 
 free fall (zero specific force), so the sensor reads exactly that term: a least-squares fit over flight samples
 gives ``r``, and the term is removed everywhere (``compensate``).
 
+A fit that explains little of the flight signal is not a failed fit: the sensor sits close to the pelvis's
+centre of rotation and the correction is small. So the fitted offset is always used when it is plausible; an
+implausibly long one is shortened to ``max_lever_arm_m`` (``basis`` "bounded"), and with too few flight samples
+to fit (grounded running, very short runs) no correction is made (``basis`` "prior": the offset is taken as
+zero). Braking is reported in every case with a gyroscope, with the basis and its reason in the run's quality.
+
 The fit is kept as accumulated normal equations (``FlightStats``), so a long run analysed in windows gets the
 same lever arm as the whole run. The compensated forward acceleration is the body's own: in running it must
 brake while the vertical force rises, which settles the forward direction of the mounting (``SignStats``).
@@ -12,6 +18,7 @@ brake while the vertical force rises, which settles the forward direction of the
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,8 +40,7 @@ class LeverArmParams:
     flight_margin_s: float = 0.02  # flight samples lie at least this far (s) from any contact sample
     min_flight_samples: int = 30  # fewer flight samples: no fit
     gyro_bandwidth_hz: float = 20.0  # angular acceleration is differentiated from the gyro low-passed here (Hz)
-    max_lever_arm_m: float = 0.35  # a longer fitted offset (m) is not believed
-    max_residual_ratio: float = 0.9  # the fit must leave at most this fraction of the flight signal (RMS)
+    max_lever_arm_m: float = 0.35  # a longer fitted offset (m) is not believed: shortened to this
     sign_cutoff_hz: float = 6.0  # forward-sign check: both signals low-passed here (Hz)
     min_sign_s: float = 2.0  # forward-sign check: at least this much running (s)
 
@@ -48,10 +54,18 @@ class LeverArm:
     residual_ms2: float  # RMS flight specific force left after the fit
     raw_ms2: float  # RMS flight specific force before the fit
     n_samples: int
+    basis: str = "fitted"  # "fitted", "bounded" (a longer fit shortened) or "prior" (too little flight: zero)
+
+    @property
+    def explained(self) -> float:
+        """Share of the flight signal's energy the offset explains (0..1; small when the sensor sits near the
+        pelvis's centre of rotation)."""
+        return 0.0 if self.raw_ms2 <= 0 else float(max(0.0, 1.0 - (self.residual_ms2 / self.raw_ms2) ** 2))
 
     def flipped(self) -> LeverArm:
         """The same offset for the mounting turned half a turn about the vertical (``Mounting.flipped``)."""
-        return LeverArm(self.r_m * np.array([-1.0, 1.0, -1.0]), self.residual_ms2, self.raw_ms2, self.n_samples)
+        r = self.r_m * np.array([-1.0, 1.0, -1.0])
+        return LeverArm(r, self.residual_ms2, self.raw_ms2, self.n_samples, self.basis)
 
 
 def flight_mask(vert_g: Array, running: Array, fs: float, params: LeverArmParams = LeverArmParams()) -> Array:
@@ -88,20 +102,20 @@ class FlightStats:
     def __add__(self, other: FlightStats) -> FlightStats:
         return FlightStats(self.ata + other.ata, self.aty + other.aty, self.yty + other.yty, self.n + other.n)
 
-    def solve(self, params: LeverArmParams = LeverArmParams()) -> LeverArm | None:
-        """The least-squares lever arm, or None with too few flight samples or an implausible fit."""
-        if self.n < params.min_flight_samples:
-            return None
-        try:
-            r = np.linalg.solve(self.ata, self.aty)
-        except np.linalg.LinAlgError:
-            return None
+    def solve(self, params: LeverArmParams = LeverArmParams()) -> LeverArm:
+        """The least-squares lever arm; shortened to ``max_lever_arm_m`` when longer ("bounded"); zero ("prior")
+        with too few flight samples or a degenerate fit."""
+        raw = float(np.sqrt(self.yty / self.n)) if self.n else 0.0
+        r, basis = np.zeros(3), "prior"
+        if self.n >= params.min_flight_samples:
+            with contextlib.suppress(np.linalg.LinAlgError):
+                r, basis = np.linalg.solve(self.ata, self.aty), "fitted"
+        length = float(np.linalg.norm(r))
+        if length > params.max_lever_arm_m:
+            r, basis = r * (params.max_lever_arm_m / length), "bounded"
         res2 = max(0.0, self.yty - 2.0 * float(r @ self.aty) + float(r @ self.ata @ r))
-        lever = LeverArm(r_m=r, residual_ms2=float(np.sqrt(res2 / self.n)), raw_ms2=float(np.sqrt(self.yty / self.n)),
-                         n_samples=self.n)  # fmt: skip
-        plausible = np.linalg.norm(r) <= params.max_lever_arm_m
-        explains = lever.residual_ms2 < params.max_residual_ratio * lever.raw_ms2
-        return lever if plausible and explains else None
+        residual = float(np.sqrt(res2 / self.n)) if self.n else 0.0
+        return LeverArm(r_m=r, residual_ms2=residual, raw_ms2=raw, n_samples=self.n, basis=basis)
 
 
 def flight_stats(
@@ -124,8 +138,8 @@ def flight_stats(
 
 def fit_lever_arm(
     acc_body: Array, gyr_body: Array, fs: float, flight: Array, params: LeverArmParams = LeverArmParams()
-) -> LeverArm | None:
-    """The lever-arm stage on one stretch: least-squares fit over the ``flight`` samples (None if it fails)."""
+) -> LeverArm:
+    """The lever-arm stage on one stretch: least-squares fit over the ``flight`` samples (see ``solve``)."""
     return flight_stats(acc_body, gyr_body, fs, flight, params).solve(params)
 
 

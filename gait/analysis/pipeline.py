@@ -201,8 +201,8 @@ class _SegmentRun:
         self.attitude: dict[int, Array] = {}
 
     def lever_arm(self, mounting: Mounting) -> LeverArm | None:
-        """The lever arm of the segment, from the flight phases of all its windows (None without a gyroscope,
-        without running, or when the fit is not believable)."""
+        """The lever arm of the segment, from the flight phases of all its windows (None without a gyroscope or
+        without running; see ``lever.FlightStats.solve`` for a short or implausible fit)."""
         s, params = self.seg, self.config.lever_arm
         if s.gyr is None or not any(b.activity == act.RUN for b in self.activity.bouts):
             return None

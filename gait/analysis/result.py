@@ -176,21 +176,38 @@ def _result_notes(
         notes.add(
             "sides_uncertain", "Left/right labels are uncertain; per-side values are withheld where confidence is low."
         )
-    if lever is None and summary.n_used >= 10:
-        if has_gyro:
-            notes.add(
-                "no_rotation_compensation",
-                "The pelvis-rotation correction could not be fitted, so braking is not reported and "
-                "contact times are read at the sensor itself.",
-            )
-        why = (
-            "pelvis-rotation correction could not be fitted"
-            if has_gyro
-            else "needs a gyroscope: at the sacrum the pelvis's own tilting swamps the body's braking"
-        )
-        notes.unavailable.update(dict.fromkeys(("braking_peak_g", "braking_dv_mps", "braking_duration_ms"), why))
+    if summary.n_used >= 10:
+        _braking_notes(notes, lever, has_gyro)
     if summary.drift_reason:
         notes.unavailable["drift"] = summary.drift_reason
+
+
+def _braking_notes(notes: _Notes, lever: LeverArm | None, has_gyro: bool) -> None:
+    """How braking was read: with the fitted lever arm, a shortened one, none at all, or not without a gyroscope."""
+    if not has_gyro:
+        why = "needs a gyroscope: at the sacrum the pelvis's own tilting swamps the body's braking"
+        notes.unavailable.update(dict.fromkeys(("braking_peak_g", "braking_dv_mps", "braking_duration_ms"), why))
+        return
+    if lever is None:
+        return
+    if lever.basis == "prior":
+        notes.add(
+            "lever_arm_prior",
+            f"Too few flight phases ({lever.n_samples} samples) to fit where the sensor sits relative to the body's "
+            "centre of mass: braking is read at the sensor without removing the pelvis's rotation (less certain).",
+        )
+    elif lever.basis == "bounded":
+        notes.add(
+            "lever_arm_bounded",
+            "The fitted sensor offset from the centre of mass was implausibly long and was shortened: braking is "
+            "less certain.",
+        )
+    elif lever.explained < 0.1:
+        notes.add(
+            "lever_arm_small",
+            f"The pelvis's rotation explains little of the flight signal ({100 * lever.explained:.0f} %): the "
+            "sensor sits close to its centre of rotation and the correction before reading braking is small.",
+        )
 
 
 @dataclass(frozen=True)

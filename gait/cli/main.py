@@ -29,7 +29,7 @@ def _add_config_option(p: argparse.ArgumentParser) -> None:
         "--config",
         metavar="FILE.json",
         default=None,
-        help='analysis parameters to change, e.g. {"running": {"edge_fraction": 0.3}} (see docs/method.md)',
+        help='analysis parameters to change, e.g. {"running": {"onset_fraction": 0.3}} (see docs/method.md)',
     )
 
 

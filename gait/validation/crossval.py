@@ -7,7 +7,7 @@ registered here with the values that were searched and the metric it was picked 
 only, re-analyses the held-out trials with the picked values (as overrides of the analysis configuration) and
 scores them. With nothing registered the cross-validated figures are the plain ones, and the report says so.
 
-A constant is named ``"<stage>.<parameter>"`` of the analysis configuration, e.g. ``"running.edge_fraction"``.
+A constant is named ``"<stage>.<parameter>"`` of the analysis configuration, e.g. ``"running.onset_fraction"``.
 Constants are picked one at a time (the others at their defaults); ties keep the default.
 """
 
