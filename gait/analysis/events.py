@@ -49,6 +49,7 @@ class RunningContactParams:
     # edges are read on the force low-passed here (Hz); at the ~50 Hz analysis rate the decimation filter
     # (~20 Hz) already band-limits, at higher rates this only drops clip vibration
     edge_cutoff_hz: float = 30.0
+    width_cutoff_hz: float = 15.0  # ... the hump's widths on the force low-passed here (Hz)
     edge_rate_hz: float = 200.0  # edges are timed on the signal interpolated to at least this rate (Hz)
     hump_cutoff_per_step: float = 1.8  # humps are found low-passed at this many times the step frequency ...
     hump_cutoff_hz: tuple[float, float] = (3.0, 9.0)  # ... kept within these bounds (Hz)
@@ -138,16 +139,16 @@ def running_contacts(
     top = smooth[peaks]
     ic, base_before = _onsets(x, before, peaks, p.onset_fraction, fs)
     ic = ic + p.onset_offset_s
-    base_after = x[after]
-    contact = np.full(len(peaks), np.inf)
-    for level in p.width_levels:
-        rise = _first_crossing(x, before, peaks, base_before + level * (top - base_before), True, fs)
-        fall = _first_crossing(x, peaks, after + 1, base_after + level * (top - base_after), False, fs)
-        w = fall - rise
-        c = p.contact_per_half_width * w * (2.0 / 3.0) / (1.0 - 2.0 * np.arcsin(level) / np.pi)
-        contact = np.fmin(contact, c)
-    contact = np.where(np.isfinite(contact), contact, np.nan)
-    ic = _steady_onsets(ic, x, before, after, peaks, base_before, base_after, top, contact, fs, p.shape_steps)
+    xw = lowpass(raw, fs, p.width_cutoff_hz)
+    sharp = _contact_times(x, before, after, peaks, top, fs, p)
+    smooth_c = _contact_times(xw, before, after, peaks, top, fs, p)
+    # the sharper signal keeps a post-toe-off shoulder apart from the force's fall; where it scatters from
+    # stance to stance (clip wobble crossing a level early), the smoother one is used
+    local = median_filter(np.where(np.isfinite(sharp), sharp, np.nanmedian(sharp)), size=min(p.shape_steps,
+                          len(sharp)), mode="nearest")  # fmt: skip
+    steady = np.abs(sharp / local - 1.0) <= p.shape_tolerance
+    contact = np.where(steady, sharp, smooth_c)
+    ic = _steady_onsets(ic, xw, before, after, peaks, xw[before], xw[after], top, contact, fs, p.shape_steps)
     ok = np.isfinite(ic) & np.isfinite(contact) & (contact >= p.contact_s[0]) & (contact <= p.contact_s[1])
     ic, contact, height = ic[ok], contact[ok], (top - base_before)[ok]
     to = ic + contact
@@ -159,6 +160,21 @@ def running_contacts(
     # half height): kept as a step, flagged
     shape_ok[:-1] &= to[:-1] <= ic[1:] + p.max_overlap_s
     return Contacts(ic + start / (fs / up), to + start / (fs / up), height, shape_ok)
+
+
+def _contact_times(
+    x: Array, before: Array, after: Array, peaks: Array, top: Array, fs: float, p: RunningContactParams
+) -> Array:
+    """Contact time of each hump from its widths at ``p.width_levels`` of its height, each mapped along a half
+    sine; the shortest wins (what a sacral sensor adds to a hump, a shoulder or a spike, can only widen it)."""
+    base_before, base_after = x[before], x[after]
+    contact = np.full(len(peaks), np.inf)
+    for level in p.width_levels:
+        rise = _first_crossing(x, before, peaks, base_before + level * (top - base_before), True, fs)
+        fall = _first_crossing(x, peaks, after + 1, base_after + level * (top - base_after), False, fs)
+        c = p.contact_per_half_width * (fall - rise) * (2.0 / 3.0) / (1.0 - 2.0 * np.arcsin(level) / np.pi)
+        contact = np.fmin(contact, c)
+    return np.where(np.isfinite(contact), contact, np.nan)
 
 
 def _steady_onsets(

@@ -115,6 +115,47 @@ def analysis_config(overrides: Mapping[str, float]) -> object | None:
     return config_type().replace(**by_stage)
 
 
+# The constants of the running-contact stage that were chosen by looking at the lab data (gait.analysis.events).
+# ``contact_per_half_width`` defaults to a half sine's 1.5 (physics), but force plates put real stances anywhere
+# from 1.47 to 1.70, so which value a data set prefers is data too.
+register(
+    Constant(
+        "running.onset_fraction",
+        0.10,
+        (0.05, 0.10, 0.15, 0.20),
+        "ic_worst_trial_ms",
+        "the lower of the two rise crossings behind initial contact",
+    )
+)
+register(
+    Constant(
+        "running.onset_offset_s",
+        0.0,
+        (-0.010, -0.005, 0.0, 0.005, 0.010),
+        "ic_worst_trial_ms",
+        "a constant shift of every initial contact",
+    )
+)
+register(
+    Constant(
+        "running.contact_per_half_width",
+        1.5,
+        (1.40, 1.45, 1.50, 1.55, 1.60),
+        "ct_worst_trial_ms",
+        "contact time per width of the force hump at half height",
+    )
+)
+register(
+    Constant(
+        "running.edge_cutoff_hz",
+        30.0,
+        (20.0, 30.0),
+        "ic_worst_trial_ms",
+        "the low-pass under the edges that time each contact",
+    )
+)
+
+
 # how the trials are held out: (kind, the group a trial belongs to; None = not in any group of this kind)
 FOLDS: dict[str, Callable[[Trial], str | None]] = {
     "data set": lambda t: t.dataset,
