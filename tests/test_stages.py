@@ -616,3 +616,24 @@ def test_cli_config_file(run_folder, tmp_path, capsys):
     assert main(["analyze", str(run_folder), "--no-save", "--config", str(settings)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "settings.json: running: unknown parameter 'edge'" in err[0]
+
+
+def test_walking_time_and_walking_steps_agree():
+    """An "other" stretch that regular walking steps fill is walking time; walking steps left in "other" time
+    are marked "other" and never give a walking cadence without walking time (issue 14)."""
+    from gait.analysis.pipeline import _walking_from_steps
+
+    bouts = pd.DataFrame(
+        {"activity": ["still", "other", "other"], "start_s": [0.0, 5.0, 20.0], "end_s": [5.0, 15.0, 30.0]}
+    )
+    bouts["duration_s"] = bouts["end_s"] - bouts["start_s"]
+    filled = 5.2 + 0.6 * np.arange(16)  # 9 s of regular steps in a 10-s "other" stretch
+    stray = np.array([21.0, 21.6, 22.2, 22.8, 23.4])  # 2.4 s of steps in the other 10-s stretch
+    ic = np.concatenate((filled, stray))
+    steps = pd.DataFrame({"ic_s": ic, "activity": "walk", "bout": np.r_[np.full(16, 1), np.full(5, 2)]})
+    activity_s = {"still": 5.0, "other": 20.0}
+    steps2, bouts2, seconds = _walking_from_steps(steps, bouts, activity_s, min_steps=4)
+    assert list(bouts2["activity"]) == ["still", "walk", "other"]
+    assert seconds["walk"] == pytest.approx(10.0) and seconds["other"] == pytest.approx(10.0)
+    kinds = steps2["activity"].to_numpy()
+    assert (kinds[:16] == "walk").all() and (kinds[16:] == "other").all()

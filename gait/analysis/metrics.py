@@ -59,7 +59,7 @@ STEP_COLUMNS = [
     "side_confidence",
     "confidence",
 ]
-EXTRA_COLUMNS = ["activity", "bout", "low_confidence", "flags"]
+EXTRA_COLUMNS = ["activity", "bout", "low_confidence", "flags"]  # activity: "run", "walk" or "other"
 #: what ``measure_steps`` returns per step (before side labels and regularity)
 MEASURED_COLUMNS = [
     "ic_s",

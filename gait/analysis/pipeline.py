@@ -331,6 +331,35 @@ def _stitch(
     bouts = pd.DataFrame(bout_rows, columns=["activity", "start_s", "end_s"])
     if len(bouts):
         bouts["duration_s"] = bouts["end_s"] - bouts["start_s"]
+    return _walking_from_steps(steps, bouts, activity_s, config.walking.min_steps)
+
+
+def _walking_from_steps(
+    steps: pd.DataFrame, bouts: pd.DataFrame, activity_s: dict[str, float], min_steps: int
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """Walking time and walking steps made to agree. Steps are looked for in walking and in "other" time (the
+    activity windows are coarse, and a slow or gentle walker can look like "other"): an "other" stretch whose
+    regular walking steps span at least half of it is walking; the walking steps left in the rest of the
+    "other" time (shuffling, turning on the spot) are marked ``other`` and do not count towards walking
+    cadence. So walking cadence never comes without walking time."""
+    if not len(steps) or not len(bouts):
+        return steps, bouts, activity_s
+    walk = steps["activity"].to_numpy() == "walk"
+    bout = steps["bout"].to_numpy()
+    ic = steps["ic_s"].to_numpy()
+    activity = bouts["activity"].to_numpy(object).copy()
+    for i in np.flatnonzero(activity == act.ACTIVITY_NAMES[act.OTHER]):
+        inside = walk & (bout == i)
+        if inside.sum() >= min_steps and np.ptp(ic[inside]) >= 0.5 * bouts["duration_s"].iloc[i]:
+            activity[i] = act.ACTIVITY_NAMES[act.WALK]
+    if (activity != bouts["activity"].to_numpy(object)).any():
+        moved = float(bouts.loc[activity != bouts["activity"].to_numpy(object), "duration_s"].sum())
+        activity_s = dict(activity_s)
+        activity_s["walk"] = activity_s.get("walk", 0.0) + moved
+        activity_s["other"] = activity_s.get("other", 0.0) - moved
+        bouts = bouts.assign(activity=activity)
+    in_walking = np.isin(bout, np.flatnonzero(activity == act.ACTIVITY_NAMES[act.WALK]))
+    steps = steps.assign(activity=np.where(walk & ~in_walking, "other", steps["activity"].to_numpy()))
     return steps, bouts, activity_s
 
 

@@ -99,6 +99,9 @@ class RunRecord:
     running_s: float | None = _field("s", "Running time", 1, "time classified as running")
     walking_s: float | None = _field("s", "Walking time", 1, "time classified as walking")
     still_s: float | None = _field("s", "Still time", 1, "time classified as standing still")
+    other_s: float | None = _field(
+        "s", "Other time", 1, "time moving but neither running nor regular walking (turning, shuffling)"
+    )
     steps: int | None = _field("", "Running steps", 0, "running steps (stances) detected")
     steps_used: int | None = _field("", "Steps used", 0, "running steps confident enough for the summary")
     steps_excluded_low_confidence: int | None = _field(
@@ -235,6 +238,7 @@ class RunSummary:
     running_s: float
     walking_s: float
     still_s: float
+    other_s: float
     n_steps: int
     n_used: int
     n_excluded: int
@@ -262,6 +266,7 @@ class RunSummary:
             running_s=self.running_s,
             walking_s=self.walking_s,
             still_s=self.still_s,
+            other_s=self.other_s,
             steps=self.n_steps,
             steps_used=self.n_used,
             steps_excluded_low_confidence=self.n_excluded,
@@ -334,7 +339,6 @@ def summarise(steps: pd.DataFrame, duration_s: float, activity_s: dict[str, floa
     run = steps[steps["activity"] == "run"]
     used = run[~run["low_confidence"]]
     sided = used[used["side_confidence"] >= MIN_SIDE_CONFIDENCE]
-    steps[(steps["activity"] == "walk") & ~steps["low_confidence"]]
     medians = {m: _median(used[m]) for m in SUMMARY_METRICS}
     per_side = {
         m: SideValues(_median(sided.loc[sided["side"] == "L", m]), _median(sided.loc[sided["side"] == "R", m]))
@@ -346,6 +350,7 @@ def summarise(steps: pd.DataFrame, duration_s: float, activity_s: dict[str, floa
         running_s=activity_s.get("run", 0.0),
         walking_s=activity_s.get("walk", 0.0),
         still_s=activity_s.get("still", 0.0),
+        other_s=activity_s.get("other", 0.0),
         n_steps=len(run),
         n_used=len(used),
         n_excluded=len(run) - len(used),

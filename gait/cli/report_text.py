@@ -36,7 +36,7 @@ def format_text(result: RunAnalysis) -> str:
     lines = [
         f"{result.recording.name}  ({origin}; {meta.device.name}; {meta.placement})",
         f"  Duration      {_mmss(s.duration_s)} min: running {_mmss(s.running_s)}, walking {_mmss(s.walking_s)}, "
-        f"still {_mmss(s.still_s)}",
+        f"still {_mmss(s.still_s)}, other {_mmss(s.other_s)}",
     ]
     if not r.steps:
         lines.append(
