@@ -451,6 +451,9 @@ TARGETS = [
         lambda rs: stats(_cat(rs, "ct_err_ms", FORCE_PLATE))["mae"],
         "RMSE 20 ms, bias 13 ms (Patoz 2022, 100 runners, 208 Hz)",
         "per step, force-plate running data pooled",
+        shortfall="13.5 ms as recorded; 15-16 ms only with a clip's artefacts added to the RBDS virtual IMU, "
+        "where the slow forefoot trial reads 25 ms short (the per-trial targets below are the issue-14 ones)",
+        guard=17.0,
     ),
     Target(
         "side_run",
@@ -502,8 +505,8 @@ TARGETS = [
         "as above",
         "per trial of 13-17 contacts (Alcantara)",
         shortfall="5-s trials: step-timing noise of +-10-15 ms on 13-17 contacts alone moves a trial's cadence "
-        "by about +-0.5 spm; the same method stays within 0.15 spm on the 30-s trials in every condition",
-        guard=1.2,
+        "by about +-0.5-1 spm; the same method stays within 0.15 spm on the 30-s trials in every condition",
+        guard=2.0,
     ),
     Target(
         "cad_walk",
@@ -562,9 +565,9 @@ TARGETS = [
         lambda rs: _worst_cadence(rs, ("alcantara_slopes",)),
         "IMU step frequency ICC 0.926 (meta-analysis)",
         "per trial of 13-19 contacts, +-5 and +-10 deg (Alcantara)",
-        shortfall="as for the level 5-s trials (0.6 spm as recorded), and resampled to 104/208 Hz one uphill "
-        "midfoot trial loses a quarter of its contacts, which halves its cadence",
-        guard=22.0,
+        shortfall="as for the level 5-s trials: 13-19 contacts cannot resolve 0.5 spm (1.0 spm as recorded, "
+        "1.3 at worst)",
+        guard=2.0,
     ),
     Target(
         "ic_trial",
@@ -575,10 +578,10 @@ TARGETS = [
         _ic_worst_trial,
         "Reenalda: bias +29 ms, LoA -83..+141 ms over several speeds, surfaces and foot strikes (Kiernan 2023)",
         "per trial, every running trial, level and sloped (issue 14)",
-        shortfall="uphill midfoot trials 25-27 ms (the pelvis's hump does not start where the force does: "
-        "little impact, a long push), two level 5-s rearfoot trials 16-21 ms; RBDS, downhill and the other "
-        "level trials 1-8 ms",
-        guard=30.0,
+        shortfall="one trial: the slow forefoot RBDS trial (2.5 m/s), 18 ms late (the sacrum's hump starts "
+        "rising ~20 ms after a forefoot's gentle first loading); every other trial, level, uphill and downhill, "
+        "4-10 ms",
+        guard=22.0,
     ),
     Target(
         "ct_trials",
@@ -599,10 +602,9 @@ TARGETS = [
         lambda rs: _ct_trials(rs, worst=True),
         "as above",
         "every running trial, level and sloped (issue 14)",
-        shortfall="three level 5-s rearfoot trials are 25-26 ms off (both signs) and uphill trials 18-28 ms too "
-        "long (the pelvis keeps rising past toe-off); one uphill midfoot trial resampled to 100 Hz reads 64 ms "
-        "too long",
-        guard=70.0,
+        shortfall="one trial: uphill +10 deg at 4.17 m/s and 233 spm (midfoot), 31 ms long: its post-toe-off "
+        "shoulder reaches above the hump's half height at that step rate; the other uphill trials 8-27 ms",
+        guard=36.0,
     ),
     Target(
         "refused",
@@ -613,9 +615,6 @@ TARGETS = [
         _refused,
         "-",
         "every trial of every data set (issue 14)",
-        shortfall="two uphill trials whose flight phases the authors clipped to zero have a median magnitude of "
-        "1.6 g, which the units check takes for a units mistake (with 5 % of the samples lost, one of them)",
-        guard=2.0,
     ),
     Target(
         "braking_reported",
