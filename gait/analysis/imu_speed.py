@@ -2,8 +2,8 @@
 
 Spring-mass running: while a foot is on the ground the body passes over it, the leg sweeping from an angle
 ``theta0`` in front of the vertical to the same angle behind, so the ground covered during contact (the contact
-length) is ``2 L sin(theta0)`` for a leg of length ``L``. Runners keep that sweep roughly the same across their
-usual speeds (Farley & Ferris 1998: contact length is about 0.7-1.0 leg lengths), so
+length) is ``2 L sin(theta0)`` for a leg of length ``L``. The model assumes a runner keeps that sweep about the
+same across their usual speeds (the treadmill data below bear it out to about +-10 %), so
 
     speed = contact length / contact time ~= K * L / contact_time,
 
@@ -11,9 +11,9 @@ one constant ``K`` (the contact length in leg lengths), with ``L`` = 0.53 x body
 height, Winter 2009) or 1.75 m x 0.53 when the height is not known.
 
 ``K`` was chosen by cross-validation on the treadmill trials in ``../shared/data`` (two runners, 2.5-4.17 m/s,
-level and +-5/10 deg; ``gait.validation.imu_speed``): leaving one trial out and leaving one runner out gave
-the same constant to two decimals. Per-trial errors are in docs/terrain.md: about 10 % on average and up to
-25 %. Contact length is personal and changes with slope and step frequency, and gait's contact time carries
+level and +-5/10 deg; ``gait.validation.imu_speed``): fitted leaving one trial out it stays within 0.80-0.82,
+from either runner alone within 0.78-0.82. Per-trial errors are in docs/terrain.md: about 11 % on average and up
+to 25 %. Contact length is personal and changes with slope and step frequency, and gait's contact time carries
 its own error (a 10 ms error is 4-5 % of speed), so the estimate is used only when no GPS, foot pod or watch
 speed exists, and marked with a low quality.
 """
@@ -24,7 +24,7 @@ import numpy as np
 
 Array = np.ndarray
 
-CONTACT_LENGTH_LEGS = 0.82  # K: chosen by leave-one-trial-out / leave-one-runner-out cross-validation
+CONTACT_LENGTH_LEGS = 0.81  # K: chosen by leave-one-trial-out / leave-one-runner-out cross-validation
 LEG_FRACTION = 0.53  # leg length / body height
 DEFAULT_HEIGHT_M = 1.75
 MIN_CONTACT_S, MAX_CONTACT_S = 0.12, 0.45  # outside this a contact time is not a running step's

@@ -55,8 +55,9 @@ import numpy as np
 import pandas as pd
 from scipy.ndimage import median_filter
 
+from gait.analysis.imu_speed import speed_from_contact
 from gait.constants import G0
-from gait.recording.model import StreamData
+from gait.recording.model import Recording, StreamData
 
 Array = np.ndarray
 
@@ -93,6 +94,7 @@ class TerrainConfig:
     uphill_pct: float = 2.0
     min_segment_m: float = 100.0
     min_split_quality: float = 0.4  # grades less sure than this are not split into terrain (GPS altitude)
+    min_grade_quality: float = 0.15  # grades less sure than this are not given at all (GPS altitude near a gap)
 
 
 @dataclass(frozen=True)
@@ -495,6 +497,8 @@ def terrain_track(
         grade = np.interp(d, centres, grade_bins)
         # grade needs distance too: a bridged speed lowers it
         gq = np.where(np.isfinite(grade), np.minimum(np.interp(d, centres, grade_q), np.maximum(q, 0.3)), 0.0)
+        grade = np.where(gq >= cfg.min_grade_quality, grade, np.nan)
+        gq = np.where(np.isfinite(grade), gq, 0.0)
         runs = _segment_bins(np.where(grade_q >= cfg.min_split_quality, grade_bins, np.nan), cfg)
     sure = horizontal & (gq >= cfg.min_split_quality)  # horizontal speeds -> along the ground, with a good grade
     speed_along = np.where(sure, v * np.sqrt(1.0 + np.nan_to_num(grade / 100.0) ** 2), v)
@@ -509,6 +513,18 @@ def terrain_track(
         grid, speed_along, np.where(np.isfinite(v), q, 0.0), distance, alt, grade, gq, ", ".join(used),
         alt_label if np.isfinite(grade).any() else "", segments, tuple(notes), lat, lon,
     )  # fmt: skip
+
+
+def terrain_of(recording: Recording, steps: pd.DataFrame, cfg: TerrainConfig = TerrainConfig()) -> TerrainTrack:
+    """The track of a recording: its location, barometer, foot-pod and watch streams, and the IMU-only speed from
+    its confident running steps (used only where nothing else gives a speed)."""
+    kinds = {s.name: s.kind for s in recording.meta.streams}
+    run = steps[(steps["activity"] == "run") & ~steps["low_confidence"]] if len(steps) else steps
+    imu = None
+    if len(run):
+        imu = (run["ic_s"].to_numpy(), speed_from_contact(run["contact_time_ms"], recording.meta.subject.height_cm))
+    duration = float(recording.imu.t[-1]) if recording.imu.n else 0.0
+    return terrain_track(terrain_sources(recording.extra, kinds), duration, cfg, imu)
 
 
 # -- per step --------------------------------------------------------------------------------------------------------
