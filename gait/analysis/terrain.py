@@ -31,8 +31,8 @@ Why these windows:
 The terrain split classifies distance by grade: **uphill** above +``uphill_pct`` (2 %), **downhill** below
 -2 %, **flat** between. A stretch shorter than ``min_segment_m`` (100 m: about 30 s and 90 steps at an easy
 pace, enough for a median) is merged into the neighbour whose grade is closer, so the split does not flicker on
-a noisy grade or a speed bump. 2 % is about where the energy cost of running and its contact times start to
-differ measurably from the level (Minetti et al. 2002; Vernillo et al. 2017).
+a noisy grade or a speed bump. 2 % is a gentle slope, yet running up it already costs about 10 % more energy
+than on the level (Minetti et al. 2002).
 
 **Step speed loss** (``step_speed_loss``): the forward speed lost from initial contact to the slowest point of
 the stance (``braking_dv_mps``), hill-adjusted the way the anchor (Garmin's HRM 600) adjusts it. On a slope the

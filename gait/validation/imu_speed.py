@@ -62,7 +62,8 @@ def _trial(dataset: str, name: str, rec: Recording, speed: float, slope: float) 
     try:
         steps = analyze(rec).steps
     except GaitError as exc:
-        return SpeedTrial(dataset, name, runner, height, slope, speed, float("nan"), 0, str(exc).split(": ", 1)[-1])
+        why = str(exc).split(": ", 1)[-1].split(", expected")[0]  # the reason, without the file name and advice
+        return SpeedTrial(dataset, name, runner, height, slope, speed, float("nan"), 0, why)
     run = steps[(steps["activity"] == "run") & ~steps["low_confidence"]]
     tc = run["contact_time_ms"].dropna()
     return SpeedTrial(dataset, name, runner, height, slope, speed, float(tc.median()) if len(tc) else float("nan"),
