@@ -4,6 +4,7 @@ and a drifting barometer (gait.simulate_route), laid out as Sensor Logger, phyph
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -248,3 +249,63 @@ def test_short_bumps_do_not_split_the_run() -> None:
     track = terrain_track([Source("location", "location", route.location), Source("baro", "baro", route.baro)],
                           400.0)  # fmt: skip
     assert list(track.segments["terrain"]) == [FLAT]
+
+
+def test_live_push_with_location_and_barometer(hills, tmp_path: Path) -> None:
+    """Sensor Logger's HTTP Push with location and barometer readings beside the IMU: recorded as the ``location``
+    and ``baro`` streams on the IMU's clock, and speed and grade come out as from the export."""
+    import asyncio
+    import http.client
+
+    from gait.recording.meta import RecordingMeta
+    from gait.sources.phone.sensorlogger import SensorLoggerSource
+    from gait.sources.recorder import Recorder
+    from tests.fixtures.phone.phone_sim import push_messages, route_push_readings
+
+    sim, route = hills
+    msgs = push_messages(sim, "android", batch_s=1.0, with_total=True)
+    for m in msgs:
+        a = m["messageId"] * 1.0
+        m["payload"] += route_push_readings(route, a, a + 1.0, android=True)
+    msgs[100], msgs[101] = msgs[101], msgs[100]  # one pair out of order
+
+    async def run() -> SensorLoggerSource:
+        src = SensorLoggerSource(port=0)
+        recorder = Recorder(tmp_path / "live", RecordingMeta(source="phone", placement="waist_belt"))
+        recorder.add(src)
+        stop = asyncio.Event()
+
+        def client() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", src.port, timeout=10)
+            for m in msgs:
+                conn.request("POST", "/push", json.dumps(m).encode(), {"Content-Type": "application/json"})
+                assert conn.getresponse().read() == b"ok\n"
+            conn.close()
+
+        async def drive() -> None:
+            try:
+                await src.listening.wait()
+                await asyncio.to_thread(client)
+            finally:
+                stop.set()
+
+        task = asyncio.create_task(drive())
+        await recorder.run(stop=stop)
+        await task
+        return src
+
+    src = asyncio.run(run())
+    assert src.terrain.released["location"] == len(route.location.t)
+    rec = gait.load(tmp_path / "live")
+    kinds = {s.name: s.kind for s in rec.meta.streams}
+    assert kinds["location"] == "location" and kinds["baro"] == "baro"
+    loc, baro = rec.extra["location"], rec.extra["baro"]
+    # the phone's clock maps onto the recording's with the IMU's one offset: location keeps its place beside it
+    # (the first accelerometer sample has no gyroscope reading before it and is dropped: the IMU starts at the 2nd)
+    offset = rec.imu.t[0] - sim.recording.imu.t[1]
+    assert np.allclose(loc.t - offset, route.location.t, atol=1e-3)
+    assert np.allclose(baro.column("pressure_hpa"), route.baro.values[:, 0], atol=1e-3)
+    assert np.allclose(loc.column("speed_accuracy_mps"), route.location.column("speed_accuracy_mps"), atol=1e-5)
+    track = track_of(rec)
+    shifted = dataclasses.replace(track, t_s=track.t_s - offset)
+    check_against_truth(shifted, route)

@@ -33,6 +33,7 @@ from gait.errors import RecordingError
 from gait.recording.meta import DeviceInfo
 from gait.sources.blocks import SourceEvent
 from gait.sources.phone.common import PhoneImu
+from gait.sources.phone.location import BARO_FIELDS, LOCATION_FIELDS, PhoneTerrain
 from gait.sources.recorder import Emit
 
 DEFAULT_HOST = "127.0.0.1"
@@ -42,6 +43,8 @@ MAX_HEADER_LINES = 100
 IDLE_TIMEOUT_S = 60.0
 LINGER_BYTES, LINGER_S = 16 << 20, 2.0  # after a 413: how much of the refused body is read and dropped, how long
 XYZ = {"accelerometer": "acc", "totalacceleration": "acc_total", "gyroscope": "gyr", "gravity": "grav"}
+#: readings kept as the recording's location and barometer streams: reading name -> (stream, fields)
+TERRAIN = {"location": ("location", LOCATION_FIELDS), "barometer": ("baro", BARO_FIELDS)}
 
 
 class PayloadError(ValueError):
@@ -55,6 +58,8 @@ class PushMessage:
     device_id: str
     readings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # kind -> (t_ns, xyz)
     android: bool = False  # carried something only Android sends
+    #: "location" -> (t_ns, n x LOCATION_FIELDS), "baro" -> (t_ns, n x BARO_FIELDS); NaN where a field is absent
+    terrain: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def parse_push(body: bytes) -> PushMessage:
@@ -73,14 +78,19 @@ def parse_push(body: bytes) -> PushMessage:
         raise PayloadError("'messageId' must be an integer")
     msg = PushMessage(mid, str(d.get("sessionId", "")), str(d.get("deviceId", "")))
     rows: dict[str, list[tuple[float, float, float, float]]] = {}
+    terrain_rows: dict[str, list[list[float]]] = {}
     for i, item in enumerate(payload):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise PayloadError(f"reading {i}: expected an object with a 'name'")
         kind = XYZ.get(item["name"].lower())
         if "accuracy" in item:
             msg.android = True
+        if item["name"].lower() in TERRAIN:
+            stream, fields = TERRAIN[item["name"].lower()]
+            terrain_rows.setdefault(stream, []).append(_fields(i, item, fields))
+            continue
         if kind is None:
-            continue  # a sensor gait does not use (location, barometer, ...)
+            continue  # a sensor gait does not use (magnetometer, ...)
         t, v = item.get("time"), item.get("values")
         if not isinstance(t, int | float) or isinstance(t, bool) or not isinstance(v, dict):
             raise PayloadError(f"reading {i} ({item['name']}): needs a numeric 'time' (ns) and 'values'")
@@ -94,9 +104,32 @@ def parse_push(body: bytes) -> PushMessage:
     for kind, r in rows.items():
         a = np.array(r, float)
         msg.readings[kind] = (a[:, 0], a[:, 1:])
+    for stream, r in terrain_rows.items():
+        a = np.array(r, float)
+        msg.terrain[stream] = (a[:, 0], a[:, 1:])
     if "acc_total" in msg.readings:
         msg.android = True
     return msg
+
+
+def _fields(i: int, item: dict, fields: tuple[str, ...]) -> list[float]:
+    """[time, field values...] of a location or barometer reading; an absent field is NaN, a present one must be a
+    finite number (a phone's -1 for "invalid" is kept here and becomes NaN on the way into the recording)."""
+    t, v = item.get("time"), item.get("values")
+    if not isinstance(t, int | float) or isinstance(t, bool) or not isinstance(v, dict):
+        raise PayloadError(f"reading {i} ({item['name']}): needs a numeric 'time' (ns) and 'values'")
+    out = [float(t)]
+    for f in fields:
+        x = v.get(f)
+        if x is None:
+            out.append(math.nan)
+            continue
+        if not isinstance(x, int | float) or isinstance(x, bool) or not math.isfinite(x):
+            raise PayloadError(f"reading {i} ({item['name']}): '{f}' is not a finite number")
+        out.append(float(x))
+    if all(math.isnan(x) for x in out[1:]):
+        raise PayloadError(f"reading {i} ({item['name']}): 'values' holds none of {', '.join(fields)}")
+    return out
 
 
 def lan_address() -> str:
@@ -127,6 +160,7 @@ class SensorLoggerSource:
         self.platform = platform
         self.max_bytes = max_bytes
         self.imu = PhoneImu(stream, DeviceInfo(name="Sensor Logger"), placement, has_gravity=False, hold_s=hold_s)
+        self.terrain = PhoneTerrain(self.imu)
         self.listening = asyncio.Event()
         self.counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
         self.rejections: list[str] = []
@@ -162,6 +196,8 @@ class SensorLoggerSource:
             with contextlib.suppress(RecordingError):
                 for item in self.imu.release(final=True):
                     emit(item)
+            for item in self.terrain.release(final=True):
+                emit(item)
 
     # -- HTTP ------------------------------------------------------------------------------------------------------
 
@@ -288,6 +324,10 @@ class SensorLoggerSource:
                 self.imu.add("acc", t, v, host_t)
             elif kind in ("gyr", "grav"):
                 self.imu.add(kind, t, v, host_t)
+        for stream, (t_ns, v) in msg.terrain.items():
+            if self._base_ns is None:
+                self._base_ns = float(np.min(t_ns))
+            self.terrain.add(stream, (t_ns - self._base_ns) * 1e-9, v)
         if not self.imu.connected:
             self.imu.platform = self.platform if self.platform != "auto" else ("android" if self._android else "ios")
         if self._emit is not None:
@@ -295,5 +335,5 @@ class SensorLoggerSource:
                 items = self.imu.release()
             except RecordingError as exc:  # e.g. gravity removed and no gravity sensor: the user must change a setting
                 items = [SourceEvent(self.stream, "error", str(exc))]
-            for item in items:
+            for item in items + self.terrain.release():
                 self._emit(item)
