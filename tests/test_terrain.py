@@ -309,3 +309,35 @@ def test_live_push_with_location_and_barometer(hills, tmp_path: Path) -> None:
     track = track_of(rec)
     shifted = dataclasses.replace(track, t_s=track.t_s - offset)
     check_against_truth(shifted, route)
+
+
+@pytest.mark.parametrize(
+    "location, note",
+    [
+        ("", "location.csv is not a readable CSV"),
+        ("time,seconds_elapsed,latitude,longitude\n", "Location.csv holds no usable readings"),
+        ("time,seconds_elapsed,latitude,longitude\n1,0,abc,def\n2,0,-1,999\n", "Location.csv holds no usable"),
+        ("time,seconds_elapsed,speed\n1,0,2.0\n", "Location.csv holds no usable readings"),
+    ],
+)
+def test_a_damaged_location_file_costs_only_itself(hills, tmp_path: Path, location: str, note: str) -> None:
+    sim, route = hills
+    files = sensorlogger_files(sim, "android") | sensorlogger_route_files(route) | {"Location.csv": location}
+    rec = gait.load(write_sensorlogger(sim, "android", tmp_path / "export", as_zip=False, files=files))
+    assert "location" not in rec.extra and "baro" in rec.extra and rec.imu.n > 40000
+    assert any(n.startswith(note) for n in rec.notes), rec.notes
+
+
+def test_invalid_values_become_nan() -> None:
+    from gait.recording.location_import import baro_data, location_data
+
+    loc = location_data(np.array([0.0, 1.0, 1.0, np.nan]), np.array([47.0, 95.0, 47.0, 47.0]),
+                        np.array([8.0, 8.0, 8.0, 8.0]), speed=np.array([-1.0, 3.0, 3.0, 3.0]),
+                        horizontal_accuracy=np.array([-1.0, 4.0, 4.0, 4.0]))  # fmt: skip
+    assert loc is not None and list(loc.t) == [0.0, 1.0]  # repeated and missing times dropped
+    assert np.isnan(loc.column("speed_mps")[0]) and np.isnan(loc.column("horizontal_accuracy_m")[0])
+    assert np.isnan(loc.column("latitude_deg")[1])  # 95 deg is no latitude
+    baro = baro_data(np.array([0.0, 1.0]), np.array([1013.0, 5.0]), np.array([0.0, 0.4]))
+    assert baro is not None and np.isnan(baro.column("pressure_hpa")[1])  # 5 hPa is no air pressure
+    assert len(baro_data(np.array([0.0, 1.0]), np.array([1013.0, 5.0])).t) == 1  # nothing left in that row
+    assert baro_data(np.array([0.0]), np.array([np.nan])) is None

@@ -275,7 +275,11 @@ def read_sensorlogger(path: Path | str, *, placement: str = "waist_belt", platfo
     terrain: dict[str, StreamData] = {}
     for name, stream, read in (("Location.csv", "location", sensorlogger_location),
                                ("Barometer.csv", "baro", sensorlogger_baro)):  # fmt: skip
-        df = files.frame(name)
+        try:  # a damaged location or barometer file costs only itself, never the IMU import
+            df = files.frame(name)
+        except RecordingError as exc:
+            notes.append(f"{str(exc).split(': ', 1)[-1]}: left out")
+            continue
         data = read(df, float(t[0])) if df is not None else None
         if data is not None:
             terrain[stream] = data
