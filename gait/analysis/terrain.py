@@ -50,6 +50,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -219,9 +220,18 @@ def _col(d: StreamData, name: str) -> Array:
     return d.column(name) if name in d.channels else np.full(len(d.t), np.nan)
 
 
-def _speed_candidates(sources: Sequence[Source], grid: Array, cfg: TerrainConfig) -> list[tuple[str, Array, Array]]:
-    """(label, speed m/s, quality) on the grid for every source of speed. GPS and watch speeds are horizontal
-    (their labels do not start with "foot pod"), a pod's is along the ground."""
+class _Speed(NamedTuple):
+    """One source's speed on the grid (m/s), its quality, and whether it is horizontal (GPS, watch) rather than
+    along the ground (a foot pod)."""
+
+    label: str
+    speed: Array
+    quality: Array
+    horizontal: bool = True
+
+
+def _speed_candidates(sources: Sequence[Source], grid: Array, cfg: TerrainConfig) -> list[_Speed]:
+    """Every source of speed, on the grid."""
     out = []
     gap = cfg.max_sample_gap_s
     has_watch_location = any(s.kind == "location" and s.name.startswith("watch") for s in sources)
@@ -236,7 +246,7 @@ def _speed_candidates(sources: Sequence[Source], grid: Array, cfg: TerrainConfig
                 q = np.where(acc > 0, np.clip(1.0 - acc / 2.0, 0.2, 1.0), WATCH_QUALITY if is_watch else 0.7)
                 t = d.t - (0.0 if is_watch else cfg.gps_speed_lag_s)
                 label = f"{'watch' if is_watch else 'GPS'} ({s.name})"
-                out.append((label, _on_grid(t, speed, grid, gap), _on_grid(t, q, grid, gap)))
+                out.append(_Speed(label, _on_grid(t, speed, grid, gap), _on_grid(t, q, grid, gap)))
                 continue
             lat, lon = _col(d, "latitude_deg"), _col(d, "longitude_deg")
             ok = np.isfinite(lat) & np.isfinite(lon)
@@ -247,29 +257,29 @@ def _speed_candidates(sources: Sequence[Source], grid: Array, cfg: TerrainConfig
                 tv = 0.5 * (t[4:] + t[:-4])
                 good = (t[4:] - t[:-4]) <= 4 * gap
                 vg = _on_grid(tv[good], v[good], grid, gap)
-                out.append((f"GPS positions ({s.name})", vg, np.where(np.isfinite(vg), POSITION_QUALITY, 0.0)))
+                out.append(_Speed(f"GPS positions ({s.name})", vg, np.where(np.isfinite(vg), POSITION_QUALITY, 0.0)))
         elif s.kind == "rsc":
             v = _on_grid(d.t, _col(d, "speed_mps"), grid, gap)
-            out.append((f"foot pod ({s.name})", v, np.where(np.isfinite(v), POD_QUALITY, 0.0)))
+            out.append(_Speed(f"foot pod ({s.name})", v, np.where(np.isfinite(v), POD_QUALITY, 0.0), False))
         elif s.kind == "watch" and not has_watch_location:  # FIT imported before location streams existed
             v = _on_grid(d.t, _col(d, "speed_mps"), grid, gap)
-            out.append((f"watch ({s.name})", v, np.where(np.isfinite(v), WATCH_QUALITY, 0.0)))
+            out.append(_Speed(f"watch ({s.name})", v, np.where(np.isfinite(v), WATCH_QUALITY, 0.0)))
     return out
 
 
-def _best(cands: list[tuple[str, Array, Array]], n: int) -> tuple[Array, Array, Array, list[str]]:
-    """Per grid point the candidate with the highest quality: speed, quality, whether it is horizontal (GPS,
-    watch) rather than along the ground (a foot pod), and the labels of the sources used."""
+def _best(cands: list[_Speed], n: int) -> tuple[Array, Array, Array, list[str]]:
+    """Per grid point the candidate with the highest quality: speed, quality, whether it is horizontal, and the
+    labels of the sources used."""
     if not cands:
         return np.full(n, np.nan), np.zeros(n), np.ones(n, bool), []
-    vals = np.vstack([c[1] for c in cands])
-    qual = np.vstack([np.where(np.isfinite(c[1]), np.nan_to_num(c[2], nan=0.0), -1.0) for c in cands])
+    vals = np.vstack([c.speed for c in cands])
+    qual = np.vstack([np.where(np.isfinite(c.speed), np.nan_to_num(c.quality, nan=0.0), -1.0) for c in cands])
     pick = np.argmax(qual, axis=0)
     cols = np.arange(n)
     v, q = vals[pick, cols], qual[pick, cols]
     v = np.where(q >= 0, v, np.nan)
-    horizontal = ~np.array([c[0].startswith("foot pod") for c in cands])[pick]
-    used = sorted({cands[i][0] for i in np.unique(pick[np.isfinite(v)])})
+    horizontal = np.array([c.horizontal for c in cands])[pick]
+    used = sorted({cands[i].label for i in np.unique(pick[np.isfinite(v)])})
     return v, np.where(np.isfinite(v), q, 0.0), horizontal, used
 
 
@@ -408,8 +418,8 @@ def _segment_bins(grade: Array, cfg: TerrainConfig) -> list[list]:
         i = min(short, key=lambda j: runs[j][2] - runs[j][1])
         g = mean_grade(runs[i])
         nbrs = [j for j in (i - 1, i + 1) if 0 <= j < len(runs) and runs[j][0] != UNKNOWN]
-        if not nbrs:
-            runs[i][0] = UNKNOWN if len(runs) > 1 else runs[i][0]
+        if not nbrs:  # a short stretch between unknown ones: too short to class on its own
+            runs[i][0] = UNKNOWN
             continue
         j = min(nbrs, key=lambda m: abs(mean_grade(runs[m]) - g) if math.isfinite(g) else 0.0)
         lo, hi = min(i, j), max(i, j)
@@ -425,8 +435,10 @@ def _segment_bins(grade: Array, cfg: TerrainConfig) -> list[list]:
     return runs
 
 
-def _segments(track_t: Array, distance: Array, altitude: Array, centres: Array, grade: Array, runs: list[list],
-              cfg: TerrainConfig) -> pd.DataFrame:  # fmt: skip
+def _segments(
+    track_t: Array, distance: Array, altitude: Array, grade: Array, runs: list[list], cfg: TerrainConfig
+) -> pd.DataFrame:
+    """The segments table from the runs over distance bins (times where the distance first reaches each end)."""
     cols = ["terrain", "start_s", "end_s", "start_m", "end_m", "length_m", "grade_pct", "climb_m"]
     if not runs:
         return pd.DataFrame(columns=cols)
@@ -502,7 +514,7 @@ def terrain_track(
         runs = _segment_bins(np.where(grade_q >= cfg.min_split_quality, grade_bins, np.nan), cfg)
     sure = horizontal & (gq >= cfg.min_split_quality)  # horizontal speeds -> along the ground, with a good grade
     speed_along = np.where(sure, v * np.sqrt(1.0 + np.nan_to_num(grade / 100.0) ** 2), v)
-    segments = _segments(grid, distance, alt, centres, grade_bins, runs, cfg)
+    segments = _segments(grid, distance, alt, grade_bins, runs, cfg)
     lat = lon = None
     for s in sources:
         if s.kind == "location" and np.isfinite(_col(s.data, "latitude_deg")).sum() >= 2:
