@@ -341,3 +341,18 @@ def test_invalid_values_become_nan() -> None:
     assert baro is not None and np.isnan(baro.column("pressure_hpa")[1])  # 5 hPa is no air pressure
     assert len(baro_data(np.array([0.0, 1.0]), np.array([1013.0, 5.0])).t) == 1  # nothing left in that row
     assert baro_data(np.array([0.0]), np.array([np.nan])) is None
+
+
+def test_push_location_readings_are_checked() -> None:
+    from gait.sources.phone.sensorlogger import PayloadError, parse_push
+
+    def msg(values: object) -> bytes:
+        return json.dumps({"messageId": 1, "payload": [{"name": "location", "time": 1, "values": values}]}).encode()
+
+    ok = parse_push(msg({"latitude": 47.0, "longitude": 8.0, "speed": -1}))
+    t, v = ok.terrain["location"]
+    assert t[0] == 1 and v[0, 0] == 47.0 and v[0, 3] == -1 and np.isnan(v[0, 2])  # -1 becomes NaN on recording
+    assert parse_push(msg({"bearing": 12.0})).terrain == {}  # nothing gait reads: skipped, not refused
+    for bad in ({"latitude": "47"}, {"latitude": 1e39}, "47,8"):
+        with pytest.raises(PayloadError):
+            parse_push(msg(bad))

@@ -87,7 +87,9 @@ def parse_push(body: bytes) -> PushMessage:
             msg.android = True
         if item["name"].lower() in TERRAIN:
             stream, fields = TERRAIN[item["name"].lower()]
-            terrain_rows.setdefault(stream, []).append(_fields(i, item, fields))
+            row = _fields(i, item, fields)
+            if not all(math.isnan(x) for x in row[1:]):  # a reading without any field gait reads is skipped
+                terrain_rows.setdefault(stream, []).append(row)
             continue
         if kind is None:
             continue  # a sensor gait does not use (magnetometer, ...)
@@ -112,6 +114,9 @@ def parse_push(body: bytes) -> PushMessage:
     return msg
 
 
+_F32_MAX = float(np.finfo(np.float32).max)  # stored as float32: anything beyond would become inf
+
+
 def _fields(i: int, item: dict, fields: tuple[str, ...]) -> list[float]:
     """[time, field values...] of a location or barometer reading; an absent field is NaN, a present one must be a
     finite number (a phone's -1 for "invalid" is kept here and becomes NaN on the way into the recording)."""
@@ -124,11 +129,9 @@ def _fields(i: int, item: dict, fields: tuple[str, ...]) -> list[float]:
         if x is None:
             out.append(math.nan)
             continue
-        if not isinstance(x, int | float) or isinstance(x, bool) or not math.isfinite(x):
+        if not isinstance(x, int | float) or isinstance(x, bool) or not math.isfinite(x) or abs(x) > _F32_MAX:
             raise PayloadError(f"reading {i} ({item['name']}): '{f}' is not a finite number")
         out.append(float(x))
-    if all(math.isnan(x) for x in out[1:]):
-        raise PayloadError(f"reading {i} ({item['name']}): 'values' holds none of {', '.join(fields)}")
     return out
 
 
