@@ -10,6 +10,7 @@ Fills a store with N synthetic past runs (default 2000, about five years of dail
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import tempfile
 import time
@@ -26,7 +27,7 @@ def main() -> int:
     args = p.parse_args()
 
     from gait.analysis import analyze
-    from gait.insights import run_values
+    from gait.analysis.summary import RunRecord
     from gait.runs import judge
     from gait.simulate import SimConfig, simulate
     from gait.store import RunStore
@@ -34,13 +35,14 @@ def main() -> int:
     movement = analyze(
         simulate(SimConfig(duration_s=300, rate_hz=104, seed=3, start_utc="2031-01-01T07:00:00Z")).recording
     )
-    template = run_values(movement)
+    template = dataclasses.asdict(movement.record)
     rng = np.random.default_rng(0)
     store = RunStore(Path(tempfile.mkdtemp(prefix="gait-bench-")) / "gait.sqlite")
     first = date(2031, 1, 1) - timedelta(days=int(args.runs * 0.9))
     t0 = time.perf_counter()
     for i in range(args.runs):
         values = {k: (None if v is None else v * (1 + 0.03 * rng.standard_normal())) for k, v in template.items()}
+        record = RunRecord.from_dict(values)
         store.add(
             recording_id=f"r{i}",
             runner="bench",
@@ -48,7 +50,7 @@ def main() -> int:
             path="",
             synthetic=True,
             day=first + timedelta(days=int(i * 0.9)),
-            values=values,
+            record=record,
             findings=[{"id": "x", "title": "t", "severity": "watch"}],
         )
     fill = time.perf_counter() - t0

@@ -90,7 +90,8 @@ async def run(seconds: float, rate: float, n_sensors: int, mode: str, refresh_s:
         for name, a in analyzers.items():
             t0, c0 = time.perf_counter(), time.thread_time()
             n = a.window.n_total
-            value = a.cadence_spm() if mode == "cadence" else a.snapshot().get("contact_time_ms")
+            snap = None if mode == "cadence" else a.snapshot()
+            value = a.cadence_spm() if mode == "cadence" else snap and snap.contact_time_ms
             t1 = time.perf_counter()
             live.seconds += time.thread_time() - c0
             updates[name].append((t0, t1, n))

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from dashboards.catalog import LIVE, Catalog
 from dashboards.context import AppContext
+from dashboards.guard import guard
 from dashboards.live import LiveController
 from dashboards.pages import live, run, runs, trends
 
@@ -30,9 +31,9 @@ def bundled_recordings() -> Path | None:
 
 
 def default_data_dir() -> Path:
-    from gait.store import default_path
+    from gait.api import default_store_path
 
-    return bundled_recordings() or default_path().parent / "recordings"
+    return bundled_recordings() or default_store_path().parent / "recordings"
 
 
 def create_app(
@@ -40,8 +41,10 @@ def create_app(
     store_path: Path | str | None = None,
     *,
     progress: bool = False,
+    host: str = "127.0.0.1",
 ) -> Dash:
-    """Analyse (or read from the cache) every recording under ``data_dir`` and build the app."""
+    """Analyse (or read from the cache) every recording under ``data_dir`` and build the app, answering only
+    requests for ``host`` (the address it will listen on; see dashboards/guard.py)."""
     folder = Path(data_dir) if data_dir else default_data_dir()
     folder.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(folder, Path(store_path) if store_path else None)
@@ -58,6 +61,7 @@ def create_app(
         update_title=None,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
+    guard(app.server, host)
     app.layout = html.Div(
         [
             dcc.Location(id="url", refresh="callback-nav"),  # callbacks navigate without reloading the app
@@ -96,6 +100,7 @@ def serve(app: Dash, host: str = "127.0.0.1", port: int = 8050, debug: bool = Fa
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request, no development-server banner
+    app.server.config["GAIT_HOST"] = host
     try:
         app.run(host=host, port=port, debug=debug)
     finally:

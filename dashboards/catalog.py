@@ -14,6 +14,7 @@ import base64
 import binascii
 import dataclasses
 import hashlib
+import io
 import json
 import re
 import shutil
@@ -29,13 +30,29 @@ from typing import Any
 
 import pandas as pd
 
-import gait
-from gait.errors import GaitError, RecordingError
-from gait.recording.folder import is_recording_folder
-from gait.runs import chronological, run_day, runner_of, short_name
-from gait.store import RunStore, default_path
+from gait.api import (
+    BoundedZip,
+    GaitError,
+    Recording,
+    RecordingError,
+    RunRecord,
+    RunStore,
+    Severity,
+    analyze,
+    chronological,
+    create_new,
+    default_store_path,
+    is_recording_folder,
+    load,
+    read_any,
+    run_day,
+    runner_of,
+    save,
+    short_name,
+    write_atomic,
+)
 
-CACHE_VERSION = 2  # 2: analysis JSON gait.analysis/2 (speeds in _mps); older entries are analysed again
+CACHE_VERSION = 3  # 3: the analysis JSON as gait.analysis/2 (the run record's fields); older entries are redone
 MAX_DEPTH = 4  # data/runner/year/recording
 UPLOAD_MAX_BYTES = 64 * 1024 * 1024
 UPLOAD_TYPES = (".csv", ".zip", ".fit")
@@ -62,9 +79,18 @@ class RunEntry:
     def ok(self) -> bool:
         return self.analysis is not None
 
+    @property
+    def record(self) -> RunRecord:
+        """The run's numbers (the run-record fields of the analysis JSON); a run that could not be analysed has none."""
+        if self.analysis is None:
+            raise ValueError(f"{self.slug}: not analysed ({self.error})")
+        return RunRecord.from_dict(self.analysis)
+
     def n_findings(self) -> int:
         """Findings worth a look (watch / act), as in the runs table."""
-        return sum(1 for f in (self.analysis or {}).get("findings", []) if f["severity"] in ("watch", "act"))
+        return sum(
+            1 for f in (self.analysis or {}).get("findings", []) if f["severity"] in (Severity.WATCH, Severity.ACT)
+        )
 
 
 @dataclass
@@ -78,10 +104,10 @@ class Catalog:
         self.data_dir = Path(self.data_dir).resolve()
         if not self.data_dir.is_dir():
             raise RecordingError(f"{self.data_dir}: no such folder (give the folder of recordings with --data)")
-        self.store_path = Path(self.store_path) if self.store_path else default_path()
+        self.store_path = Path(self.store_path) if self.store_path else default_store_path()
         self.cache_dir = Path(self.cache_dir) if self.cache_dir else self.store_path.parent / "cache" / "dashboard"
         self._lock = threading.RLock()
-        self._raw: OrderedDict[str, gait.Recording] = OrderedDict()
+        self._raw: OrderedDict[str, Recording] = OrderedDict()
         self._steps_fallback: dict[str, pd.DataFrame] = {}  # only when the cache folder is not writable
 
     # ---- discovery -------------------------------------------------------------------------------------------
@@ -147,17 +173,20 @@ class Catalog:
                 cached = json.loads(js.read_text())
                 if cached.get("version") == CACHE_VERSION and cached.get("signature") == sig:
                     return RunEntry(path=path, **cached["entry"])
-            except (OSError, ValueError, TypeError):
+            except (OSError, ValueError, TypeError, RecursionError):
                 pass  # a damaged cache entry is simply rebuilt
         try:
-            rec = gait.load(path)
+            rec = load(path)
             store = RunStore(self.store_path)
             try:
-                result = gait.analyze(rec, store=store, save=True)
+                result = analyze(rec, store=store, save=True)
             finally:
                 store.close()
         except GaitError as exc:
             return RunEntry(slug, path, path.name, path.name, "", None, False, error=str(exc))
+        except Exception as exc:  # one unreadable recording must never stop the dashboard (nor hide the others)
+            why = f"{path}: cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})"
+            return RunEntry(slug, path, path.name, path.name, "", None, False, error=why)
         day = run_day(rec)
         entry = RunEntry(
             slug=slug,
@@ -171,9 +200,11 @@ class Catalog:
         )
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
-            result.steps.to_parquet(pq, index=False)
+            buf = io.BytesIO()
+            result.steps.to_parquet(buf, index=False)
+            write_atomic(pq, buf.getvalue())  # never through a link planted in the cache folder
             fields = {k: v for k, v in entry.__dict__.items() if k != "path"}
-            js.write_text(json.dumps({"version": CACHE_VERSION, "signature": sig, "entry": fields}))
+            write_atomic(js, json.dumps({"version": CACHE_VERSION, "signature": sig, "entry": fields}).encode())
         except OSError as exc:  # no cache: still shown, analysed again next time
             print(f"gait: warning: cannot cache the analysis of {path.name} ({exc.strerror})", file=sys.stderr)
             self._steps_fallback[slug] = result.steps
@@ -189,13 +220,13 @@ class Catalog:
         _, pq = self._cache_files(entry.path)
         return pd.read_parquet(pq)
 
-    def recording(self, slug: str) -> gait.Recording:
+    def recording(self, slug: str) -> Recording:
         """The samples, for the raw-signal viewer (the last few kept in memory)."""
         with self._lock:
             if slug in self._raw:
                 self._raw.move_to_end(slug)
                 return self._raw[slug]
-            rec = gait.load(self.runs[slug].path)
+            rec = load(self.runs[slug].path)
             self._raw[slug] = rec
             while len(self._raw) > RAW_CACHE:
                 self._raw.popitem(last=False)
@@ -230,57 +261,62 @@ class Catalog:
         except (binascii.Error, ValueError):
             raise RecordingError(f"{name}: the upload arrived damaged (not base64)") from None
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).stem).strip("._") or "upload"
-        target = self.data_dir / UPLOADS / stem
-        k = 2
-        while target.exists():
-            target, k = self.data_dir / UPLOADS / f"{stem}-{k}", k + 1
+        uploads = self.data_dir / UPLOADS
+        if uploads.is_symlink() or (uploads.exists() and not uploads.is_dir()):
+            raise RecordingError(f"{uploads}: is not a folder inside the data folder; uploads are not stored there")
+        uploads.mkdir(exist_ok=True)
         watch_only = False
-        with tempfile.TemporaryDirectory(prefix="gait-upload-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="gait-upload-") as tmp, \
+                tempfile.TemporaryDirectory(prefix=".incoming-", dir=uploads) as staging:  # fmt: skip
             src = Path(tmp) / f"{stem}{suffix}"
             src.write_bytes(data)
+            built = Path(staging) / stem  # hidden from the catalog until it is complete and analysed
             try:
                 if suffix == ".zip" and _zipped_recording(src):
-                    self._unzip_recording(src, target)
+                    self._unzip_recording(src, built)
                 else:  # a plain CSV, or a phone app's export (Sensor Logger zip, phyphox CSV or zip)
-                    from gait.recording import save
-                    from gait.recording.detect import read_any
-
                     rec = read_any(src, **({"acc_unit": acc_unit} if acc_unit else {}))
                     detail = rec.meta.source_detail.replace(src.name, name)
                     meta = rec.meta.replace(title=Path(name).stem, source_detail=f"uploaded {detail}")
-                    save(dataclasses.replace(rec, meta=meta), target)
+                    save(dataclasses.replace(rec, meta=meta), built)
                     watch_only = rec.imu.n == 0 and "watch" in rec.extra
             except GaitError as exc:
-                shutil.rmtree(target, ignore_errors=True)
-                raise RecordingError(str(exc).replace(str(src), name)) from None
-        with self._lock:
-            entry = self._entry(target)
-            self.runs[entry.slug] = entry
-        if entry.error and not watch_only:
-            raise RecordingError(entry.error)
+                raise RecordingError(str(exc).replace(str(src), name).replace(str(built), name)) from None
+            except Exception as exc:  # e.g. MemoryError: still refused in one line, nothing left behind
+                raise RecordingError(f"{name}: cannot be imported ({type(exc).__name__})") from None
+            with self._lock:
+                target, k = uploads / stem, 2
+                while target.exists():
+                    target, k = uploads / f"{stem}-{k}", k + 1
+                built.rename(target)
+                entry = self._entry(target)
+                if entry.error and not watch_only:  # analysed and refused: the upload leaves nothing behind
+                    shutil.rmtree(target, ignore_errors=True)
+                    raise RecordingError(entry.error.replace(str(target), name))
+                self.runs[entry.slug] = entry  # (a watch file without IMU samples: shown with its own numbers)
         return entry
 
     def _unzip_recording(self, src: Path, target: Path) -> None:
-        """A zipped recording folder: meta.json and its sample files, nothing outside the target folder."""
-        try:
-            with zipfile.ZipFile(src) as z:
-                members = [m for m in z.infolist() if not m.is_dir()]
-                if sum(m.file_size for m in members) > 4 * UPLOAD_MAX_BYTES:
-                    raise RecordingError(f"{src}: unpacks to more than {4 * UPLOAD_MAX_BYTES // 2**20} MiB")
-                metas = [m for m in members if Path(m.filename).name == "meta.json"]
-                if len(metas) != 1:
-                    raise RecordingError(f"{src}: not a zipped recording (expected exactly one meta.json)")
-                root = Path(metas[0].filename).parent
-                target.mkdir(parents=True)
-                for m in members:
-                    rel = Path(m.filename)
-                    if rel.parent != root or rel.name.startswith(".") or ".." in rel.parts:
-                        continue  # only the recording's own files, flat, never a path outside the target
-                    with z.open(m) as fin, open(target / rel.name, "wb") as fout:
-                        shutil.copyfileobj(fin, fout)
-        except zipfile.BadZipFile:
-            raise RecordingError(f"{src}: not a valid zip file") from None
-        gait.load(target)  # a broken recording is refused now, not shown as a failed run
+        """A zipped recording folder: meta.json and its sample files, nothing outside the target folder, at most
+        MAX_UNZIPPED_BYTES in all (counted while unpacking)."""
+        z = BoundedZip(src)
+        members = list(z.infos)
+        z.check_declared(members)
+        metas = [m for m in members if Path(m).name == "meta.json"]
+        if len(metas) != 1:
+            raise RecordingError(f"{src}: not a zipped recording (expected exactly one meta.json)")
+        root = Path(metas[0]).parent
+        target.mkdir(parents=True)
+        for m in members:
+            rel = Path(m)
+            if rel.parent != root or rel.name.startswith(".") or ".." in rel.parts:
+                continue  # only the recording's own files, flat, never a path outside the target
+            try:
+                with create_new(target / rel.name) as fout:
+                    z.stream(m, fout)
+            except FileExistsError:
+                raise RecordingError(f"{src}: {rel.name} is in the archive twice") from None
+        load(target)  # a broken recording is refused now, not shown as a failed run
 
     def add_folder(self, folder: Path) -> RunEntry:
         """A recording just written inside the data folder (e.g. by the live page)."""
@@ -294,8 +330,6 @@ class Catalog:
 
 def _zipped_recording(path: Path) -> bool:
     """A zip holding a gait recording folder (its meta.json), as opposed to a phone app's export."""
-    try:
-        with zipfile.ZipFile(path) as z:
-            return any(Path(n).name == "meta.json" for n in z.namelist())
-    except zipfile.BadZipFile:
-        raise RecordingError(f"{path}: not a valid zip file") from None
+    if not zipfile.is_zipfile(path):
+        raise RecordingError(f"{path}: not a valid zip file")
+    return any(Path(n).name == "meta.json" for n in BoundedZip(path).infos)

@@ -7,7 +7,8 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboards.style import METRICS, SEVERITY_COLOUR, SEVERITY_LABEL, fmt
+from dashboards.style import fmt, metric_info
+from gait.api import RunRecord, Severity
 
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
@@ -29,16 +30,35 @@ def card(key: str, label: str, value: str, note: str = "", help_: str = "") -> h
     )
 
 
-def baseline_note(base: Mapping[str, Any], key: str, digits: int, unit: str) -> str:
+def baseline_note(base: Mapping[str, Any], key: str) -> str:
+    """The runner's usual value of a run-record field, when the baseline has it."""
     m = base.get("metrics", {}).get(key)
-    if m:
-        return f"your usual {m['mean']:.{digits}f} ± {m['sd']:.{digits}f} {unit}"
-    return ""
+    if not m:
+        return ""
+    info = metric_info(key)
+    return f"your usual {m['mean']:.{info.digits}f} ± {m['sd']:.{info.digits}f} {info.unit}"
 
 
-def summary_cards(a: Mapping[str, Any]) -> html.Div:
-    """The run's headline numbers, each beside the runner's usual value when a baseline exists."""
-    base = a.get("baseline") or {}
+def value_card(record: RunRecord, key: str, base: Mapping[str, Any]) -> html.Div:
+    """One run-record field as a card beside the runner's usual; a mistyped field raises."""
+    m = metric_info(key)
+    return card(key, m.label, fmt(record.value(key), m.digits, m.unit), baseline_note(base, key), m.help)
+
+
+#: the fields shown as cards on a run's page, in order
+CARD_FIELDS = (
+    "cadence_spm",
+    "contact_time_ms",
+    "flight_time_ms",
+    "vertical_oscillation_cm",
+    "impact_g",
+    "braking_dv_mps",
+)
+
+
+def summary_cards(record: RunRecord, base: Mapping[str, Any]) -> html.Div:
+    """The run's headline numbers, each beside the runner's usual value when a baseline exists (``base``: the
+    JSON ``baseline`` object)."""
     status = (
         f"baseline: {base['n_runs']} similar earlier runs"
         if "metrics" in base
@@ -50,59 +70,41 @@ def summary_cards(a: Mapping[str, Any]) -> html.Div:
         card(
             "running",
             "Running time",
-            fmt((a.get("running_s") or 0) / 60.0, 1, "min"),
-            f"{a.get('steps_used', 0)} steps used, {a.get('steps_excluded_low_confidence', 0)} low-confidence left out",
+            fmt((record.running_s or 0) / 60.0, 1, "min"),
+            f"{record.steps_used or 0} steps used, {record.steps_excluded_low_confidence or 0} low-confidence left out",
             "Time spent running (walking and standing are left out of the numbers below).",
         )
     ]
-    for key in ("cadence_spm", "contact_time_ms", "flight_time_ms", "vertical_oscillation_cm", "impact_g"):
-        m = METRICS[key]
-        cards.append(
-            card(key, m.label, fmt(a.get(key), m.digits, m.unit), baseline_note(base, key, m.digits, m.unit), m.help)
-        )
-    m = METRICS["braking_dv_mps"]
-    cards.append(
-        card(
-            "braking_dv_mps",
-            m.label,
-            fmt(a.get("braking_dv_mps"), 2, "m/s"),
-            baseline_note(base, m.key, 2, "m/s"),
-            m.help,
-        )
-    )
-    drop = a.get("pelvic_drop_deg") or {}
+    cards += [value_card(record, key, base) for key in CARD_FIELDS]
     usual = base.get("metrics", {})
-    note = (
-        f"your usual {usual['drop_left_deg']['mean']:.1f} / {usual['drop_right_deg']['mean']:.1f} deg"
-        if "drop_left_deg" in usual and "drop_right_deg" in usual
-        else ""
-    )
+    left, right = "pelvic_drop_left_deg", "pelvic_drop_right_deg"
     cards.append(
         card(
             "pelvic_drop_deg",
             "Pelvic drop L / R stance",
-            f"{fmt(drop.get('left'))} / {fmt(drop.get('right'))} deg",
-            note,
-            METRICS["pelvic_drop_deg"].help,
+            f"{fmt(record.pelvic_drop_left_deg)} / {fmt(record.pelvic_drop_right_deg)} deg",
+            f"your usual {usual[left]['mean']:.1f} / {usual[right]['mean']:.1f} deg"
+            if left in usual and right in usual
+            else "",
+            metric_info("pelvic_drop_deg").help,
         )
     )
-    tilt, rot = METRICS["pelvic_tilt_range_deg"], METRICS["pelvic_rotation_range_deg"]
+    tilt, rot = metric_info("pelvic_tilt_range_deg"), metric_info("pelvic_rotation_range_deg")
     cards.append(
         card(
             "pelvic_angles",
             "Pelvic tilt / rotation range",
-            f"{fmt(a.get(tilt.key))} / {fmt(a.get(rot.key))} deg",
+            f"{fmt(record.pelvic_tilt_range_deg)} / {fmt(record.pelvic_rotation_range_deg)} deg",
             "lower-confidence angles",
             f"{tilt.help} {rot.help}",
         )
     )
-    asym = (a.get("asymmetry_pct") or {}).get("contact_time_ms")
-    if asym is not None:
+    if record.contact_time_asymmetry_pct is not None:
         cards.append(
             card(
                 "asymmetry",
                 "Contact time R vs L",
-                f"{asym:+.1f} %",
+                f"{record.contact_time_asymmetry_pct:+.1f} %",
                 "right minus left, % of the mean",
                 "How much longer the right foot stays on the ground than the left.",
             )
@@ -128,17 +130,17 @@ def foot_pod(a: Mapping[str, Any]) -> html.Div | None:
 
 def findings(items: Sequence[Mapping[str, Any]], red_flags: Sequence[str], not_a_diagnosis: str) -> html.Div:
     """Each finding with the runner's own numbers, the evidence grade, sources and one action."""
-    order = {"act": 0, "watch": 1, "info": 2, "not_enough_data": 3}
+    order = {s: i for i, s in enumerate(Severity)}
     blocks = []
     for f in sorted(items, key=lambda f: order.get(f["severity"], 9)):
-        colour = SEVERITY_COLOUR.get(f["severity"], "#999")
+        colour = Severity(f["severity"]).colour
         blocks.append(
             html.Div(
                 [
                     html.Div(
                         [
                             html.Span(
-                                SEVERITY_LABEL.get(f["severity"], f["severity"]),
+                                Severity(f["severity"]).label,
                                 className="badge",
                                 style={"backgroundColor": colour},
                             ),

@@ -21,15 +21,15 @@ from dashboards.style import (
     BOTH,
     FONT,
     LEFT,
-    METRICS,
     MUTED,
     RIGHT,
     SIDE_COLOUR,
     SIDE_NAME,
     SKY,
     WARN,
+    metric_info,
 )
-from gait.constants import G0 as G
+from gait.api import G0 as G
 
 ROLLING_STEPS = 31  # ~10 s of running
 MAX_STEP_POINTS = 600  # per trace: longer runs show a band over each few consecutive steps instead of dots
@@ -76,8 +76,8 @@ def empty(message: str, height: int = 220) -> Figure:
 
 
 def axis_title(metric: str) -> str:
-    m = METRICS.get(metric)
-    return f"{m.label} ({m.unit})" if m else metric
+    m = metric_info(metric)
+    return f"{m.label} ({m.unit})"
 
 
 def running_steps(steps: pd.DataFrame) -> pd.DataFrame:
@@ -127,9 +127,9 @@ def step_series(steps: pd.DataFrame, metric: str, per_side: bool | None = None) 
     steps) and the rolling median of the 31 steps around each."""
     st = running_steps(steps)
     if metric not in st or st[metric].notna().sum() < 3:
-        return empty(f"No {METRICS[metric].label.lower()} values in this run")
+        return empty(f"No {metric_info(metric).label.lower()} values in this run")
     per_side = metric != "cadence_spm" if per_side is None else per_side
-    m = METRICS[metric]
+    m = metric_info(metric)
     fig = Figure()
     groups = [(s, st[st["side"] == s]) for s in ("L", "R")] if per_side else [("", st)]
     for side, g in groups:
@@ -187,7 +187,7 @@ def step_series(steps: pd.DataFrame, metric: str, per_side: bool | None = None) 
         )
     fig.update_xaxes(title_text="Time in the run (min)")
     fig.update_yaxes(title_text=axis_title(metric))
-    return _layout(fig, METRICS[metric].label, height=320, margin={"t": 85})
+    return _layout(fig, metric_info(metric).label, height=320, margin={"t": 85})
 
 
 def side_distributions(steps: pd.DataFrame, metrics: Sequence[str]) -> Figure:
@@ -233,9 +233,9 @@ def drift_figure(drift: Mapping[str, Any]) -> Figure:
                 y=[d["early"], d["late"]],
                 marker={"color": [SKY, ACCENT]},
                 showlegend=False,
-                text=[f"{d['early']:.{METRICS[m].digits}f}", f"{d['late']:.{METRICS[m].digits}f}"],
+                text=[f"{d['early']:.{metric_info(m).digits}f}", f"{d['late']:.{metric_info(m).digits}f}"],
                 textposition="auto",
-                hovertemplate=f"%{{x}}: %{{y:.{METRICS[m].digits}f}} {METRICS[m].unit}<extra></extra>",
+                hovertemplate=f"%{{x}}: %{{y:.{metric_info(m).digits}f}} {metric_info(m).unit}<extra></extra>",
             ),
             row=1,
             col=j,
@@ -352,7 +352,8 @@ def weekly_load(weeks: Sequence[Mapping[str, Any]]) -> Figure:
 
 
 def metric_trend(runs: Sequence[Mapping[str, Any]], metric: str) -> Figure:
-    """One metric across runs (oldest to newest); pelvic drop as left and right."""
+    """One run-record field across runs (``runs``: ``day``, ``name``, ``record``), oldest to newest; pelvic drop as
+    left and right."""
     dated = sorted((r for r in runs if r.get("day")), key=lambda r: r["day"])
     if not dated:
         return empty("No dated runs yet")
@@ -360,12 +361,11 @@ def metric_trend(runs: Sequence[Mapping[str, Any]], metric: str) -> Figure:
     day = [r["day"] for r in dated]
     names = [r.get("name", "") for r in dated]
     if metric == "pelvic_drop_deg":
-        series = [("drop_left_deg", "left stance", LEFT), ("drop_right_deg", "right stance", RIGHT)]
+        series = [("pelvic_drop_left_deg", "left stance", LEFT), ("pelvic_drop_right_deg", "right stance", RIGHT)]
     else:
-        key = METRICS[metric].store_key or metric
-        series = [(key, METRICS[metric].label, BOTH)]
+        series = [(metric, metric_info(metric).label, BOTH)]
     for key, label, colour in series:
-        y = [r["values"].get(key) for r in dated]
+        y = [r["record"].value(key) for r in dated]
         fig.add_trace(
             trace(
                 "scatter",
@@ -375,13 +375,13 @@ def metric_trend(runs: Sequence[Mapping[str, Any]], metric: str) -> Figure:
                 name=label,
                 line={"color": colour},
                 customdata=names,
-                hovertemplate=f"%{{x}} %{{customdata}}<br>%{{y:.{METRICS[metric].digits}f}} "
-                f"{METRICS[metric].unit}<extra></extra>",
+                hovertemplate=f"%{{x}} %{{customdata}}<br>%{{y:.{metric_info(metric).digits}f}} "
+                f"{metric_info(metric).unit}<extra></extra>",
             )
         )
     fig.update_xaxes(title_text="Run date")
     fig.update_yaxes(title_text=axis_title(metric))
-    return _layout(fig, f"{METRICS[metric].label} across runs", height=280)
+    return _layout(fig, f"{metric_info(metric).label} across runs", height=280)
 
 
 def compare_runs(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str, metrics: Sequence[str]) -> Figure:
@@ -423,15 +423,13 @@ def live_chart(history: Sequence[Mapping[str, Any]]) -> Figure:
     fig = Figure(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1)
 
     def col(key: str) -> list[float]:
-        return [np.nan if h.get(key) is None else h[key] for h in history]
+        return [np.nan if h[key] is None else h[key] for h in history]
 
     fig.add_trace(trace("scatter", x=t, y=col("cadence_spm"), name="cadence", line={"color": BOTH}), row=1, col=1)
-    fig.add_trace(
-        trace("scatter", x=t, y=col("drop_left_deg"), name="drop, left stance", line={"color": LEFT}), row=2, col=1
-    )
-    fig.add_trace(
-        trace("scatter", x=t, y=col("drop_right_deg"), name="drop, right stance", line={"color": RIGHT}), row=2, col=1
-    )
+    for key, name, colour in (("pelvic_drop_left_deg", "left", LEFT), ("pelvic_drop_right_deg", "right", RIGHT)):
+        fig.add_trace(
+            trace("scatter", x=t, y=col(key), name=f"drop, {name} stance", line={"color": colour}), row=2, col=1
+        )
     fig.update_yaxes(title_text="Cadence (spm)", row=1, col=1)
     fig.update_yaxes(title_text="Pelvic drop (deg)", row=2, col=1)
     fig.update_xaxes(title_text=f"Time in the session ({'min' if minutes else 's'})", row=2, col=1)

@@ -10,44 +10,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import dataclasses
 import math
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gait.analysis.live import LiveAnalyzer
-from gait.constants import EMULATED_FAMILIES
-from gait.errors import DeviceError, GaitError
-from gait.recording import load
-from gait.sources.connect import ble_sessions, live_meta, make_radio
-from gait.sources.recorder import Recorder, RecorderStatus
-from gait.sources.replay import ReplaySource
+from gait.api import (
+    DeviceError,
+    GaitError,
+    LiveRequest,
+    LiveSession,
+    RecorderStatus,
+    check_lan_url,
+    open_session,
+)
 
-KINDS = ("emulated", "ble", "replay", "sensorlogger", "phyphox")
 HISTORY_MAX = 3600  # one point per second: an hour of live history in the chart
-TILES = ("cadence_spm", "drop_left_deg", "drop_right_deg", "braking_dv_mps", "contact_time_ms")
+#: the run-record fields shown live (the cadence from the last 10 s, the others from the last 30 s)
+TILES = ("cadence_spm", "pelvic_drop_left_deg", "pelvic_drop_right_deg", "braking_dv_mps", "contact_time_ms")
 CADENCE_EVERY_S = 0.1  # the live cadence: cheap (~3 ms), so within 0.1 s of each notification
 SNAPSHOT_EVERY_S = 1.0  # the full analysis of the last 30 s (~100 ms): drop, braking, contact time
 
 
-@dataclass(frozen=True)
-class LiveRequest:
-    """What to stream. ``target``: the family (emulated), a name or address (ble), a recording path (replay),
-    the phone's URL (phyphox) or the port to listen on (sensorlogger)."""
-
-    kind: str
-    target: str
-    speed: float = 1.0  # replay only
-    rate_hz: float | None = None
-    runner: str | None = None
-    host: str = "127.0.0.1"  # sensorlogger: where the receiver listens (0.0.0.0 for a phone on the Wi-Fi)
-    token: str | None = None  # sensorlogger: the shared token the phone must send
+def _label(req: LiveRequest) -> str:
+    """How a live recording's folder is named after its source."""
+    return {"emulated": req.target, "sensorlogger": "phone", "phyphox": "phone"}.get(req.kind, "sensor")
 
 
 def _clean(x: Any) -> float | None:
@@ -70,17 +62,10 @@ class LiveController:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self, req: LiveRequest) -> None:
-        if req.kind not in KINDS:
-            raise DeviceError(f"unknown live source {req.kind!r} (choose from {', '.join(KINDS)})")
-        if not req.target:
-            raise DeviceError("choose what to stream first")
-        if req.kind == "emulated" and req.target not in EMULATED_FAMILIES:
-            raise DeviceError(f"no emulated sensor called {req.target!r}")
-        if req.kind == "phyphox" and not req.target.startswith(("http://", "https://")):
-            raise DeviceError(
-                "give phyphox's address as shown under 'Allow remote access', e.g. http://192.168.1.20:8080"
-            )
-        if req.kind == "sensorlogger" and not (req.target.isdigit() and 1024 <= int(req.target) < 65536):
+        req.check()
+        if req.kind == "phyphox":  # the dashboard never fetches an arbitrary address
+            req = dataclasses.replace(req, targets=(check_lan_url(req.target),))
+        if req.kind == "sensorlogger" and not 1024 <= int(req.target) < 65536:
             raise DeviceError(f"port {req.target!r}: choose a number between 1024 and 65535")
         if self.running:
             raise DeviceError("a live session is already running: stop it first")
@@ -122,54 +107,21 @@ class LiveController:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        radio = None
-        tmp = None
-        try:
-            if req.kind in ("sensorlogger", "phyphox"):
-                sources = [self._phone(req)]
-                folder = self.out_dir / f"{stamp}-phone"
-                meta = live_meta(
-                    title=None,
-                    runner=req.runner,
-                    placement="waist_belt",
-                    source="phone",
-                    detail=json.dumps({"app": req.kind, "url": req.target if req.kind == "phyphox" else ""}),
-                )
-                rate = 100.0
-            elif req.kind == "replay":
-                rec = load(req.target)
-                tmp = tempfile.TemporaryDirectory(prefix="gait-live-replay-")
-                folder = Path(tmp.name) / "replay"  # a replay is not a new run: not kept
-                meta = rec.meta.replace(title=f"replay of {rec.name}", source="replay", complete=False, gaps=())
-                sources: list[Any] = [ReplaySource(rec, "imu", req.speed)]
-                rate = rec.imu.rate_hz
+        with contextlib.ExitStack() as stack:
+            if req.kind == "replay":  # a replay is not a new run: not kept
+                folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gait-live-replay-"))) / "replay"
             else:
-                emulated = req.kind == "emulated"
-                radio = make_radio([req.target] if emulated else [], req.rate_hz, duration_s=600.0)
-                if emulated:
-                    await radio.start()
-                targets = [s.name for s in radio.sensors] if emulated else [req.target]
-                meta, sources = await ble_sessions(
-                    radio,
-                    targets,
-                    [],
-                    rate_hz=req.rate_hz,
-                    scan_timeout_s=1.0 if emulated else 5.0,
-                    runner=req.runner,
-                    emulated=emulated,
+                folder = self.out_dir / f"{stamp}-{_label(req)}"
+            async with open_session(req, folder) as session:
+                self._update(
+                    phase="recording", message="Recording.", folder=None if req.kind == "replay" else str(folder)
                 )
-                folder = self.out_dir / f"{stamp}-{req.target if emulated else 'sensor'}"
-                rate = req.rate_hz or 104.0
-            analyzer = LiveAnalyzer(window_s=30.0, rate_hz=rate)
-            recorder = Recorder(folder, meta)
-            for s in sources:
-                recorder.add(s)
-            recorder.on_block.append(lambda b: analyzer.append(b.t, b.values) if b.stream == "imu" else None)
-            self._update(phase="recording", message="Recording.", folder=str(folder) if req.kind != "replay" else None)
-            if req.kind == "sensorlogger":
-                asyncio.get_running_loop().create_task(self._announce(sources[0]))
-            on_status = self._status_hook(analyzer)
-            result = await recorder.run(stop=self._stop, on_status=on_status, status_every_s=CADENCE_EVERY_S)
+                if session.phone is not None and hasattr(session.phone, "listening"):
+                    asyncio.get_running_loop().create_task(self._announce(session))
+                on_status = self._status_hook(session)
+                result = await session.recorder.run(
+                    stop=self._stop, on_status=on_status, status_every_s=CADENCE_EVERY_S
+                )
             saved = None if req.kind == "replay" else result.folder
             self._update(
                 phase="stopped",
@@ -177,38 +129,16 @@ class LiveController:
                 + (f"saved {result.folder.name} to the runs." if saved else "replay finished."),
                 folder=str(saved) if saved else None,
             )
-            if saved is not None and self.on_saved is not None:
-                self.on_saved(saved)
-        finally:
-            if radio is not None:
-                await radio.close()
-            if tmp is not None:
-                tmp.cleanup()
+        if saved is not None and self.on_saved is not None:
+            self.on_saved(saved)
 
-    def _phone(self, req: LiveRequest) -> Any:
-        from gait.sources.phone.phyphox import PhyphoxSource
-        from gait.sources.phone.sensorlogger import SensorLoggerSource
-
-        if req.kind == "phyphox":
-            if not req.target.startswith(("http://", "https://")):
-                raise DeviceError(
-                    "give phyphox's address as shown under 'Allow remote access', e.g. http://192.168.1.20:8080"
-                )
-            return PhyphoxSource(req.target)
-        try:
-            port = int(req.target)
-        except ValueError:
-            raise DeviceError(f"port {req.target!r} is not a number") from None
-        if not 1024 <= port < 65536:
-            raise DeviceError(f"port {port}: choose one between 1024 and 65535")
-        return SensorLoggerSource(req.host, port, req.token or None)
-
-    async def _announce(self, source: Any) -> None:
+    async def _announce(self, session: LiveSession) -> None:
         """Tell the page the URL to type into Sensor Logger once the receiver listens."""
-        await source.listening.wait()
-        self._update(push_url=source.url())
+        await session.phone.listening.wait()
+        self._update(push_url=session.phone.url())
 
-    def _status_hook(self, analyzer: LiveAnalyzer) -> Callable[[RecorderStatus], None]:
+    def _status_hook(self, session: LiveSession) -> Callable[[RecorderStatus], None]:
+        analyzer = session.analyzer
         last_snapshot = -math.inf
 
         def on_status(status: RecorderStatus) -> None:
@@ -217,10 +147,11 @@ class LiveController:
             full = status.elapsed_s - last_snapshot >= SNAPSHOT_EVERY_S
             try:
                 cadence = _clean(analyzer.cadence_spm())
-                snap = {k: _clean(v) for k, v in analyzer.snapshot().items()} if full else {}
+                record = analyzer.snapshot() if full else None
+                snap = {k: None if record is None else _clean(getattr(record, k)) for k in TILES}
             except Exception as exc:  # a bug in the live view must never stop the recording
                 self._update(analysis_error=f"{type(exc).__name__}: {exc}")
-                cadence, snap = None, {}
+                cadence, snap = None, dict.fromkeys(TILES)
             streams = [
                 {
                     "name": name,
@@ -237,7 +168,7 @@ class LiveController:
             ]
             with self._lock:
                 tiles = dict(self._state.get("tiles") or {})
-                tiles.update({k: snap.get(k) for k in TILES} if full else {})
+                tiles.update(snap if full else {})
                 tiles["cadence_spm"] = cadence
                 if full:
                     last_snapshot = status.elapsed_s

@@ -17,29 +17,34 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AnalysisConfig": "gait.analysis",
     "AnalysisError": "gait.errors",
     "GaitError": "gait.errors",
     "RecordingError": "gait.errors",
     "Recording": "gait.recording",
     "load": "gait.recording",
     "RunAnalysis": "gait.analysis",
+    "RunRecord": "gait.analysis.summary",
     "analyze": "gait.runs",
     "RunStore": "gait.store",
 }
 
 __all__ = [
+    "AnalysisConfig",
     "AnalysisError",
     "GaitError",
     "Recording",
     "RecordingError",
     "RunAnalysis",
+    "RunRecord",
     "RunStore",
     "analyze",
     "load",
 ]
 
 if TYPE_CHECKING:
-    from gait.analysis import RunAnalysis
+    from gait.analysis import AnalysisConfig, RunAnalysis
+    from gait.analysis.summary import RunRecord
     from gait.errors import AnalysisError, GaitError, RecordingError
     from gait.recording import Recording, load
     from gait.runs import analyze

@@ -11,57 +11,37 @@ others still succeed. Entries of the folder that are neither recording folders n
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pandas as pd
 
+from gait.analysis.summary import RECORD_FIELDS, RunRecord
 from gait.errors import GaitError, RecordingError
+from gait.insights.rules import Severity
 from gait.recording import find_recordings
 from gait.recording.folder import is_recording_folder
 
-#: the summary metrics each row carries, from ``gait.insights.run_values`` (renamed where the name was short)
-VALUE_COLUMNS = {
-    "duration_s": "duration_s",
-    "running_s": "running_s",
-    "steps": "steps",
-    "cadence_spm": "cadence_spm",
-    "contact_time_ms": "contact_time_ms",
-    "flight_time_ms": "flight_time_ms",
-    "vertical_oscillation_cm": "vertical_oscillation_cm",
-    "impact_g": "impact_g",
-    "braking_dv_mps": "braking_dv_mps",
-    "drop_left_deg": "pelvic_drop_left_deg",
-    "drop_right_deg": "pelvic_drop_right_deg",
-    "drop_diff_deg": "pelvic_drop_right_minus_left_deg",
-    "asym_contact_pct": "contact_time_asymmetry_pct",
-    "asym_braking_pct": "braking_asymmetry_pct",
-    "tilt_range_deg": "pelvic_tilt_range_deg",
-    "rotation_range_deg": "pelvic_rotation_range_deg",
-}
-#: change from the first to the last fifth of the running time (``RunSummary.drift``), per metric
-DRIFT_COLUMNS = {
-    ("cadence_spm", "change"): "cadence_drift_spm",
-    ("contact_time_ms", "change"): "contact_time_drift_ms",
-    ("pelvic_drop_deg", "left_change"): "pelvic_drop_left_drift_deg",
-    ("pelvic_drop_deg", "right_change"): "pelvic_drop_right_drift_deg",
-    ("braking_dv_mps", "change"): "braking_dv_drift_mps",
-    ("vertical_oscillation_cm", "change"): "vertical_oscillation_drift_cm",
-}
+if TYPE_CHECKING:
+    from gait.analysis import AnalysisConfig
+
+#: the run's numbers: one column per ``RunRecord`` field
+VALUE_COLUMNS = RunRecord.names()
 #: findings that say something (``act``, ``watch``, ``info``); ``not_enough_data`` is not counted
-COUNTED_SEVERITIES = ("act", "watch", "info")
+COUNTED_SEVERITIES = (Severity.ACT, Severity.WATCH, Severity.INFO)
 COLUMNS = (
     "path",
     "name",
     "date",
     "sample_rate_hz",
     "has_gyroscope",
-    *VALUE_COLUMNS.values(),
-    *DRIFT_COLUMNS.values(),
+    *VALUE_COLUMNS,
     "findings",
     "findings_act",
     "findings_watch",
@@ -70,6 +50,55 @@ COLUMNS = (
 OUTPUT_FORMATS = (".parquet", ".csv")
 
 Progress = Callable[[dict[str, Any]], None]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What became of one recording: ``value``, or the one-line ``error`` that says why there is none."""
+
+    path: Path
+    value: T | None = None
+    error: str | None = None
+
+
+def attempt(work: Callable[[Path], T], path: Path, contain: bool = False) -> Outcome[T]:
+    """``work(path)``: a ``GaitError`` becomes the outcome's error, and with ``contain`` so does a bug (a cohort
+    must not stop at one file); otherwise a bug propagates."""
+    try:
+        return Outcome(path, work(path))
+    except GaitError as exc:
+        return Outcome(path, error=str(exc))
+    except Exception as exc:
+        if not contain:
+            raise
+        return Outcome(path, error=f"{path}: internal error: {type(exc).__name__}: {exc}")
+
+
+def each(
+    paths: Sequence[Path],
+    work: Callable[[Path], T],
+    *,
+    workers: int = 1,
+    dask_address: str | None = None,
+    dask_timeout_s: float = 10.0,
+    contain: bool = False,
+) -> Iterator[Outcome[T]]:
+    """The one loop over many recordings (``gait analyze``, ``gait batch``): ``work(path)`` for each path, one
+    after another in this process and in order with one worker, else in a pool of ``workers`` processes or on a
+    Dask cluster as they finish (``work`` must then pickle: a module-level function or a partial of one)."""
+    if dask_address:
+        yield from _on_dask(paths, work, dask_address, dask_timeout_s, contain)
+    elif workers == 1 or len(paths) <= 1:
+        for p in paths:
+            yield attempt(work, Path(p), contain)
+    else:
+        import gait.runs  # noqa: F401  (imported once here, so forked workers start with the analysis stack)
+
+        with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
+            futures = [pool.submit(attempt, work, Path(p), contain) for p in paths]
+            for future in as_completed(futures):
+                yield future.result()
 
 
 @dataclass
@@ -111,46 +140,55 @@ def list_recordings(folder: Path | str, recursive: bool = False) -> tuple[list[P
     return found, ignored
 
 
-def analyse_one(path: str, csv_options: dict[str, str] | None = None) -> dict[str, Any]:
-    """Load, analyse and judge (on its own) one recording; its summary row. Never raises for a bad recording."""
-    row: dict[str, Any] = dict.fromkeys(COLUMNS)
-    row["path"] = str(path)
-    row["name"] = Path(path).stem if Path(path).is_file() else Path(path).name
-    try:
-        from gait.insights import run_values
-        from gait.recording import load
-        from gait.runs import analyze, run_day, short_name
+def summary_row(
+    path: Path, csv_options: dict[str, str] | None = None, config: AnalysisConfig | None = None
+) -> dict[str, Any]:
+    """Load, analyse (with ``config``'s stage parameters) and judge (on its own) one recording: its row (raises
+    ``GaitError`` for a bad recording)."""
+    from gait.recording import load
+    from gait.runs import analyze, run_day, short_name
 
-        rec = load(path, **(csv_options or {}))
-        row["name"] = short_name(rec)
-        day = run_day(rec)
-        row["date"] = day.isoformat() if day else None
-        result = analyze(rec)  # no store: judged on its own
-        values = run_values(result)
-        for key, column in VALUE_COLUMNS.items():
-            row[column] = values[key]
-        drift = result.summary.drift
-        for (metric, part), column in DRIFT_COLUMNS.items():
-            row[column] = getattr(drift[metric], part) if metric in drift else None
-        severities = [f.severity for f in result.findings or ()]
-        row["findings"] = sum(s in COUNTED_SEVERITIES for s in severities)
-        row["findings_act"] = severities.count("act")
-        row["findings_watch"] = severities.count("watch")
-        row["sample_rate_hz"] = result.quality.sample_rate_hz
-        row["has_gyroscope"] = result.quality.has_gyroscope
-    except GaitError as exc:
-        row["error"] = str(exc)
-    except Exception as exc:  # a bug on one file must not stop a cohort: reported in its row
-        row["error"] = f"{path}: internal error: {type(exc).__name__}: {exc}"
-    return row
+    rec = load(path, **(csv_options or {}))
+    day = run_day(rec)
+    result = analyze(rec, config=config)  # no store: judged on its own
+    severities = [f.severity for f in result.findings or ()]
+    return {
+        **dict.fromkeys(COLUMNS),
+        "path": str(path),
+        "name": short_name(rec),
+        "date": day.isoformat() if day else None,
+        "sample_rate_hz": result.quality.sample_rate_hz,
+        "has_gyroscope": result.quality.has_gyroscope,
+        **dataclasses.asdict(result.record),
+        "findings": sum(s in COUNTED_SEVERITIES for s in severities),
+        "findings_act": severities.count(Severity.ACT),
+        "findings_watch": severities.count(Severity.WATCH),
+    }
+
+
+def _row(outcome: Outcome[dict[str, Any]]) -> dict[str, Any]:
+    """The outcome's row; for a failed recording, a row with only its path, name and error."""
+    if outcome.value is not None:
+        return outcome.value
+    p = outcome.path
+    return {**dict.fromkeys(COLUMNS), "path": str(p), "name": p.stem if p.is_file() else p.name, "error": outcome.error}
+
+
+def analyse_one(
+    path: str, csv_options: dict[str, str] | None = None, config: AnalysisConfig | None = None
+) -> dict[str, Any]:
+    """One recording's row; never raises for a bad recording (its ``error`` says why)."""
+    work = functools.partial(summary_row, csv_options=csv_options, config=config)
+    return _row(attempt(work, Path(path), contain=True))
 
 
 def _frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     df = pd.DataFrame(list(rows), columns=list(COLUMNS))
-    for column in ("steps", "findings", "findings_act", "findings_watch"):
+    counts = [c for c in VALUE_COLUMNS if RECORD_FIELDS[c].integer]
+    for column in (*counts, "findings", "findings_act", "findings_watch"):
         df[column] = df[column].astype("Int64")
-    for column in (*VALUE_COLUMNS.values(), *DRIFT_COLUMNS.values(), "sample_rate_hz"):
-        if column != "steps":
+    for column in (*VALUE_COLUMNS, "sample_rate_hz"):
+        if column not in counts:
             df[column] = pd.to_numeric(df[column], errors="coerce").astype(float)
     df["has_gyroscope"] = df["has_gyroscope"].astype("boolean")
     return df.sort_values("path", kind="stable").reset_index(drop=True)
@@ -163,38 +201,31 @@ def run_batch(
     progress: Progress | None = None,
     dask_address: str | None = None,
     dask_timeout_s: float = 10.0,
+    config: AnalysisConfig | None = None,
 ) -> pd.DataFrame:
     """Analyse ``paths`` with ``workers`` processes (default: every core), or on a Dask cluster; rows by path.
 
     One worker analyses in this process (no pool). ``progress`` is called with each row as it completes.
+    ``config`` sets the analysis stages' parameters (default: the validated settings).
     """
     report = progress or (lambda row: None)
-    if dask_address:
-        rows = _run_dask(paths, dask_address, csv_options, report, dask_timeout_s)
-    else:
-        workers = (os.cpu_count() or 1) if workers is None else workers
-        if workers < 1:
-            raise GaitError(f"--workers must be at least 1 (got {workers})")
-        rows = []
-        if workers == 1 or len(paths) <= 1:
-            for p in paths:
-                rows.append(analyse_one(str(p), csv_options))
-                report(rows[-1])
-        else:
-            import gait.runs  # noqa: F401  (imported once here, so forked workers start with the analysis stack)
-
-            with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
-                futures = [pool.submit(analyse_one, str(p), csv_options) for p in paths]
-                for future in as_completed(futures):
-                    rows.append(future.result())
-                    report(rows[-1])
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if workers < 1:
+        raise GaitError(f"--workers must be at least 1 (got {workers})")
+    work = functools.partial(summary_row, csv_options=csv_options, config=config)
+    rows = []
+    for outcome in each(
+        paths, work, workers=workers, dask_address=dask_address, dask_timeout_s=dask_timeout_s, contain=True
+    ):
+        rows.append(_row(outcome))
+        report(rows[-1])
     return _frame(rows)
 
 
-def _run_dask(
-    paths: list[Path], address: str, csv_options: dict[str, str] | None, report: Progress, timeout_s: float
-) -> list[dict[str, Any]]:
-    """The same per-recording function on an existing Dask cluster (``distributed`` imported only here)."""
+def _on_dask(
+    paths: Sequence[Path], work: Callable[[Path], T], address: str, timeout_s: float, contain: bool
+) -> Iterator[Outcome[T]]:
+    """``attempt`` for each path on an existing Dask cluster (``distributed`` imported only here)."""
     try:
         from distributed import Client
         from distributed import as_completed as dask_completed
@@ -204,15 +235,12 @@ def _run_dask(
         client = Client(address, timeout=f"{timeout_s}s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise GaitError(f"{address}: cannot reach the Dask scheduler ({exc})") from None
-    rows: list[dict[str, Any]] = []
     try:
-        futures = client.map(analyse_one, [str(p) for p in paths], csv_options=csv_options, pure=False)
+        futures = client.map(attempt, [work] * len(paths), [Path(p) for p in paths], contain=contain, pure=False)
         for future in dask_completed(futures):
-            rows.append(future.result())
-            report(rows[-1])
+            yield future.result()
     finally:
         client.close()
-    return rows
 
 
 def analyse_folder(
@@ -222,12 +250,13 @@ def analyse_folder(
     csv_options: dict[str, str] | None = None,
     progress: Progress | None = None,
     dask_address: str | None = None,
+    config: AnalysisConfig | None = None,
 ) -> BatchResult:
     """Every recording in ``folder`` (see ``list_recordings``), analysed in parallel: one row per recording."""
     paths, ignored = list_recordings(folder, recursive=recursive)
     if not paths:
         raise RecordingError(f"{folder}: no recordings or .csv files in this folder")
-    rows = run_batch(paths, workers, csv_options, progress, dask_address)
+    rows = run_batch(paths, workers, csv_options, progress, dask_address, config=config)
     return BatchResult(rows, ignored)
 
 

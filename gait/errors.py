@@ -21,3 +21,9 @@ class SimulationError(GaitError):
 
 class DeviceError(GaitError):
     """A sensor cannot be found, connected to, or does not speak its protocol as expected."""
+
+
+def short(x: float, spec: str = ".2f") -> str:
+    """A number for a message: formatted with ``spec`` unless absurdly large, then in 3 significant digits
+    (1e300 once came out of ``:.2f`` as 301 digits)."""
+    return format(x, spec) if abs(x) < 1e6 else format(x, ".3g")

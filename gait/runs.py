@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from gait.analysis import RunAnalysis
+from gait.analysis import AnalysisConfig, RunAnalysis
 from gait.analysis import analyze as analyze_movement
 from gait.errors import GaitError
-from gait.insights import MIN_RUNS, NOT_A_DIAGNOSIS, RED_FLAGS, RunLoad, build_baseline, evaluate, run_values
+from gait.insights import MIN_RUNS, NOT_A_DIAGNOSIS, RED_FLAGS, RunLoad, build_baseline, evaluate
 from gait.insights.load import parse_day, weekly_load
 from gait.recording import Recording
 from gait.recording.folder import is_recording_folder
@@ -149,20 +149,18 @@ def judge(
     rec = movement.recording
     runner = runner or runner_of(rec)
     day = run_day(rec)
-    values = run_values(movement)
-    running_s = values["running_s"] or 0.0
+    running_s = movement.summary.running_s
     pod = pod_summary(rec)
     if distance_m is None and pod is not None:
         distance_m = pod.distance_m
-    if pod is not None and pod.speed_mps:
-        values["speed_mps"] = pod.speed_mps
-    if distance_m is not None:
-        values["distance_m"] = distance_m
-        if values["speed_mps"] is None:
-            values["speed_mps"] = distance_m / running_s if running_s > 0 else None
-    this_load = RunLoad(day, running_s, int(values["steps"] or 0), distance_m) if day else None
+    speed = pod.speed_mps if pod is not None and pod.speed_mps else None
+    if speed is None and distance_m is not None and running_s > 0:
+        speed = distance_m / running_s
+    movement = dataclasses.replace(movement, speed_mps=speed, distance_m=distance_m)
+    record = movement.record
+    this_load = RunLoad(day, running_s, record.steps or 0, distance_m) if day else None
     earlier = store.runs(runner, before=day, exclude=rec.meta.id) if store is not None else []
-    baseline, similar = build_baseline(values, [r.values for r in earlier]) if store is not None else (None, None)
+    baseline, similar = build_baseline(record, [r.record for r in earlier]) if store is not None else (None, None)
     loads = [load for r in earlier if (load := r.load()) is not None]
     weeks = weekly_load([*loads, this_load], until=day) if this_load else []
     findings = evaluate(movement, baseline, similar, weeks)
@@ -187,7 +185,7 @@ def judge(
             path=str(rec.path) if rec.path else "",
             day=day,
             synthetic=rec.meta.synthetic,
-            values=values,
+            record=record,
             analysis=result.to_dict(),
             findings=[f.to_dict() for f in findings],
         )
@@ -200,8 +198,10 @@ def analyze(
     runner: str | None = None,
     save: bool = False,
     distance_m: float | None = None,
+    config: AnalysisConfig | None = None,
 ) -> RunAnalysis:
-    """Movement analysis plus findings. Without a store, findings use this run alone (no baseline)."""
+    """Movement analysis plus findings. Without a store, findings use this run alone (no baseline).
+    ``config`` sets the analysis stages' parameters (default: the validated settings)."""
     if recording.imu.n == 0 and "watch" in recording.extra:
         from gait.errors import AnalysisError
 
@@ -210,4 +210,5 @@ def analyze(
             "('gait analyze' shows the watch's numbers; 'gait import FILE.fit --attach RECORDING' puts them beside "
             "gait's)"
         )
-    return judge(analyze_movement(recording), store=store, runner=runner, save=save, distance_m=distance_m)
+    movement = analyze_movement(recording, config or AnalysisConfig())
+    return judge(movement, store=store, runner=runner, save=save, distance_m=distance_m)

@@ -17,6 +17,10 @@ import pandas as pd
 
 from gait.simulate import SimConfig, simulate, write
 
+# The samples were made with the earlier spring-mass force model; pinning it keeps them reproducible bit for bit.
+# (The simulator's default two-component model is what tests and `gait simulate` use.)
+MODEL = "spring_mass"
+
 SAMPLES = {
     "easy_run_208hz": SimConfig(
         segments=(("stand", 5.0), ("walk", 30.0), ("run", 180.0), ("stand", 4.0)),
@@ -26,6 +30,7 @@ SAMPLES = {
         drop_right_deg=5.0,
         mounting="upright",
         seed=1,
+        force_model=MODEL,
     ),
     "fatigue_10min_104hz": SimConfig(
         segments=(("stand", 4.0), ("run", 600.0), ("walk", 20.0)),
@@ -38,6 +43,7 @@ SAMPLES = {
         contact_drift_ms=12.0,
         mounting="tilted",
         seed=2,
+        force_model=MODEL,
     ),
     "overstride_upside_down_52hz": SimConfig(
         segments=(("stand", 3.0), ("run", 180.0), ("stand", 3.0)),
@@ -50,6 +56,7 @@ SAMPLES = {
         mounting="upside_down",
         dropout_fraction=0.02,
         seed=3,
+        force_model=MODEL,
     ),
 }
 HISTORY_DAYS = (
@@ -79,6 +86,7 @@ def history_demo() -> dict[str, SimConfig]:
             runner_id="demo-runner",
             start_utc=f"{day}T07:30:00Z",
             seed=100 + i,
+            force_model=MODEL,
         )
     runs["2026-11-21_long"] = SimConfig(
         segments=(("stand", 3.0), ("run", 420.0), ("stand", 2.0)),
@@ -90,6 +98,7 @@ def history_demo() -> dict[str, SimConfig]:
         runner_id="demo-runner",
         start_utc="2026-11-21T08:00:00Z",
         seed=120,
+        force_model=MODEL,
     )
     return runs
 
@@ -101,6 +110,7 @@ CSV_SAMPLE = SimConfig(
     gyro=False,
     mounting="random",
     seed=4,
+    force_model=MODEL,
 )
 
 

@@ -19,6 +19,7 @@ from dashboards.catalog import CACHE_VERSION, UPLOAD_MAX_BYTES, Catalog
 from dashboards.live import LiveController, LiveRequest
 from dashboards.pages.trends import compare_rows
 from dashboards.style import LEFT, RIGHT, WARN, fmt
+from gait.analysis.summary import RunRecord
 from gait.errors import GaitError, RecordingError
 from gait.recording import save
 from gait.simulate import SimConfig, simulate
@@ -166,14 +167,14 @@ def test_weekly_load_flags_spikes() -> None:
 
 def test_trend_and_compare_handle_missing_values() -> None:
     runs = [
-        {"day": "2026-11-01", "name": "a", "values": {"drop_left_deg": 4.0, "drop_right_deg": None}},
-        {"day": "2026-11-03", "name": "b", "values": {"drop_left_deg": 5.0, "drop_right_deg": 6.0}},
+        {"day": "2026-11-01", "name": "a", "record": RunRecord(pelvic_drop_left_deg=4.0, pelvic_drop_right_deg=None)},
+        {"day": "2026-11-03", "name": "b", "record": RunRecord(pelvic_drop_left_deg=5.0, pelvic_drop_right_deg=6.0)},
     ]
     fig = figures.metric_trend(runs, "pelvic_drop_deg")
     assert [t.name for t in fig.data] == ["left stance", "right stance"]
     assert np.isnan(fig.data[1].y[0])
     rows = compare_rows(
-        {"cadence_spm": 170.0, "braking_dv_mps": 0.201}, {"cadence_spm": 178.5, "braking_dv_mps": 0.199}
+        RunRecord(cadence_spm=170.0, braking_dv_mps=0.201), RunRecord(cadence_spm=178.5, braking_dv_mps=0.199)
     )
     by = {r["metric"]: r for r in rows}
     assert by["Cadence (spm)"]["diff"] == "+8.5"
@@ -253,7 +254,8 @@ def test_zipped_recording_upload_ignores_paths_outside(catalog: Catalog, data: P
     entry = catalog.import_upload("asym copy.zip", _data_url(buf.getvalue(), "application/zip"))
     assert entry.ok and entry.slug.startswith("uploads/asym_copy")
     assert not (data.parent / "escape.txt").exists() and not (data / "escape.txt").exists()
-    assert entry.analysis["pelvic_drop_deg"] == catalog.runs["asym_run"].analysis["pelvic_drop_deg"]
+    assert entry.record.pelvic_drop_left_deg == catalog.runs["asym_run"].record.pelvic_drop_left_deg
+    assert entry.record.pelvic_drop_right_deg == catalog.runs["asym_run"].record.pelvic_drop_right_deg
 
 
 def test_live_session_with_an_emulated_sensor(catalog: Catalog) -> None:
@@ -345,7 +347,7 @@ def _wait_tiles(live: LiveController, timeout_s: float = 30.0) -> dict:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         state = live.state()
-        if (state.get("tiles") or {}).get("drop_left_deg") is not None or state.get("phase") == "error":
+        if (state.get("tiles") or {}).get("pelvic_drop_left_deg") is not None or state.get("phase") == "error":
             return state
         time.sleep(0.3)
     return live.state()
@@ -384,7 +386,7 @@ def test_live_session_from_a_phone_pushing_to_sensor_logger_receiver(catalog: Ca
     assert set(statuses) == {200} and refused == 403
     tiles = state["tiles"]
     assert tiles["cadence_spm"] == pytest.approx(truth["cadence_spm"], abs=2.0)
-    assert tiles["drop_right_deg"] == pytest.approx(truth["pelvic_drop_deg_right"], abs=1.5)
+    assert tiles["pelvic_drop_right_deg"] == pytest.approx(truth["pelvic_drop_deg_right"], abs=1.5)
     end = live.state()
     assert end["phase"] == "stopped", end.get("message")
     saved = catalog.get(f"live/{Path(end['folder']).name}")

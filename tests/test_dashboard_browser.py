@@ -126,7 +126,7 @@ def test_runs_table_shows_the_analysis(server, browser) -> None:  # type: ignore
     row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#runs-table tr") if "fatigue_10min_104hz" in r.text)
     cells = [c.text for c in row.find_elements(By.CSS_SELECTOR, "td")]
     assert f"{a['cadence_spm']:.1f}" in cells
-    assert f"{a['pelvic_drop_deg']['left']:.1f}" in cells and f"{a['pelvic_drop_deg']['right']:.1f}" in cells
+    assert f"{a['pelvic_drop_left_deg']:.1f}" in cells and f"{a['pelvic_drop_right_deg']:.1f}" in cells
     assert f"{a['braking_dv_mps']:.2f}" in cells
     n_rows = len(app.gait_context.catalog.runs)  # type: ignore[attr-defined]
     assert len(browser.find_elements(By.CSS_SELECTOR, "#runs-table tr")) == n_rows + 2  # header + filter row
@@ -145,8 +145,8 @@ def test_run_detail_shows_numbers_findings_and_raw_signal(server, browser) -> No
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#card-cadence_spm"), what="cards")
     a = gait.analyze(gait.load(ROOT / "recordings" / "fatigue_10min_104hz")).to_dict()
     assert text(browser, "#card-cadence_spm") == f"{a['cadence_spm']:.1f} spm"
-    drop = a["pelvic_drop_deg"]
-    assert text(browser, "#card-pelvic_drop_deg") == f"{drop['left']:.1f} / {drop['right']:.1f} deg"
+    drop = a["pelvic_drop_left_deg"], a["pelvic_drop_right_deg"]
+    assert text(browser, "#card-pelvic_drop_deg") == f"{drop[0]:.1f} / {drop[1]:.1f} deg"
     assert text(browser, "#card-contact_time_ms") == f"{a['contact_time_ms']:.0f} ms"
     # the simulated runner's right-stance drop grows by 3 deg: the finding must be there, with grade and sources
     page = browser.find_element(By.TAG_NAME, "main").text
@@ -194,7 +194,7 @@ def test_live_session_updates_tiles(server, browser) -> None:  # type: ignore[no
         time.sleep(0.5)
     assert len(seen_clock) >= 4, f"the live view did not update every second: {seen_clock}"
     assert all(abs(c - 170.0) <= 3.0 for c in seen_cadence), seen_cadence  # the emulator runs at 170 spm
-    assert re.fullmatch(r"\d+\.\d", text(browser, "#live-tile-drop_left_deg"))
+    assert re.fullmatch(r"\d+\.\d", text(browser, "#live-tile-pelvic_drop_left_deg"))
     assert "lost" in text(browser, "#live-streams")
     # metronome at +5 % of the current cadence, ticking in the browser
     browser.find_element(By.ID, "metronome-plus5").click()

@@ -97,29 +97,35 @@ def running_sensor(family: str, rate_hz: float | None = None) -> EmulatedSensor:
     return sensor
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, EmulatedSensor, object]]:
-    root = tmp_path_factory.mktemp("faults")
+def drops(sensor: EmulatedSensor, n: int, off_s: float = 0.4):
+    async def chaos() -> None:
+        for _ in range(n):  # each time: streaming for a while, then out of range
+            while sensor.connection is None or not sensor.streaming:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.8)
+            await sensor.drop_link(off_air_s=off_s)
+            await asyncio.sleep(off_s)
+
+    return chaos
+
+
+def clock_jump(sensor: EmulatedSensor, at: float, jump_s: float):
+    async def chaos() -> None:
+        await asyncio.sleep(at)
+        sensor.feed.t0 += jump_s  # the sensor's clock is set (e.g. synced by an app), its samples go on
+
+    return chaos
+
+
+async def adapter_gone(radio_box: dict) -> None:
+    await asyncio.sleep(2.5)
+    radio_box["radio"].gone = True
+    await radio_box["sensor"].drop_link(off_air_s=100)
+
+
+def fault_plans() -> dict[str, tuple[EmulatedSensor, float, object]]:
+    """Each faulty session: the sensor, how long to record, and what goes wrong (a coroutine factory or None)."""
     plans: dict[str, tuple[EmulatedSensor, float, object]] = {}
-
-    def drops(sensor: EmulatedSensor, n: int, off_s: float = 0.4):
-        async def chaos() -> None:
-            for _ in range(n):  # each time: streaming for a while, then out of range
-                while sensor.connection is None or not sensor.streaming:
-                    await asyncio.sleep(0.05)
-                await asyncio.sleep(0.8)
-                await sensor.drop_link(off_air_s=off_s)
-                await asyncio.sleep(off_s)
-
-        return chaos
-
-    def clock_jump(sensor: EmulatedSensor, at: float, jump_s: float):
-        async def chaos() -> None:
-            await asyncio.sleep(at)
-            sensor.feed.t0 += jump_s  # the sensor's clock is set (e.g. synced by an app), its samples go on
-
-        return chaos
-
     s = running_sensor("movesense")
     plans["repeated"] = (s, 12.0, drops(s, 3))
     for p in LOSS_RATES:
@@ -137,11 +143,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Emul
         plans[name] = (s, 9.0, clock_jump(s, 3.5, jump))
     s = running_sensor("movesense")
     plans["adapter-gone"] = (s, 6.0, None)
+    return plans
 
-    async def adapter_gone(radio_box: dict) -> None:
-        await asyncio.sleep(2.5)
-        radio_box["radio"].gone = True
-        await radio_box["sensor"].drop_link(off_air_s=100)
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, EmulatedSensor, object]]:
+    root = tmp_path_factory.mktemp("faults")
+    plans = fault_plans()
 
     async def go() -> list:
         jobs = []
@@ -278,7 +286,7 @@ def test_adapter_gone_keeps_and_closes_the_recording_and_says_so(live, capsys):
     assert np.all(np.diff(idx) == 1) and rec.imu.duration_s > 1.0  # everything before the adapter went
     assert rec.meta.complete and not rec.recovered
     assert result.stopped_by == "duration"
-    _summarise(result, type("Args", (), {"no_analyze": True})())
+    _summarise(result, analyze=False, runner=None, save=False)
     out = capsys.readouterr().out
     notes = [line for line in out.splitlines() if "link lost and not re-established" in line]
     assert len(notes) == 1 and "adapter hci0 is gone" in notes[0]
@@ -448,7 +456,7 @@ def test_constant_signal_finds_no_running_and_invents_no_numbers(tmp_path, capsy
     assert "little_running" in d["quality"]["flags"]
     assert d["steps"] == 0 and d["cadence_spm"] is None and d["contact_time_ms"] is None
     assert d["quality"]["unavailable"]["cadence_spm"] == "no running detected"
-    assert d["pelvic_drop_deg"] == {"left": None, "right": None}
+    assert d["pelvic_drop_left_deg"] is None and d["pelvic_drop_right_deg"] is None
     code, out, _ = analyze_cli(capsys, path)
     assert code == 0 and "No running detected" in out
     dead = saved(tmp_path, "dead", sim40, acc=np.zeros((n, 3)), gyr=np.zeros((n, 3)))  # a sensor sending zeros
@@ -533,7 +541,7 @@ def test_sensor_on_the_wrong_body_part_gives_no_confident_numbers(tmp_path, caps
     d = analyze_json(capsys, path)
     assert "little_running" in d["quality"]["flags"]
     assert d["cadence_spm"] is None and d["steps_used"] == 0
-    assert all(v is None for v in d["pelvic_drop_deg"].values())
+    assert d["pelvic_drop_left_deg"] is None and d["pelvic_drop_right_deg"] is None
 
 
 # -- nothing is sent anywhere -----------------------------------------------------------------------------------

@@ -666,3 +666,33 @@ def test_arrow_columns_that_are_not_numbers_are_one_recording_error(small_folder
     feather.write_feather(table, folder / "imu.arrow")
     with pytest.raises(RecordingError, match=r"imu.arrow: columns \['acc_x_ms2'\] do not hold numbers"):
         load(folder)
+
+
+KEYS = st.text(alphabet='[]{}"\\a', max_size=4)
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+@FUZZ
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab,:', max_size=8),
+        lambda kids: st.lists(kids, max_size=3) | st.dictionaries(KEYS, kids, max_size=3),
+        max_leaves=12,
+    ),
+    st.booleans(),
+)
+def test_json_depth_counts_brackets_outside_strings_only(value, ascii_only: bool):
+    """The limit's bracket count (gait.recording.limits.json_depth, used before any JSON is parsed) agrees with
+    the real nesting, whatever brackets, quotes and backslashes the strings hold."""
+    from gait.recording.limits import json_depth
+
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    assert json_depth(text) == _depth(value)
+    assert json_depth(text.encode()) == _depth(value)

@@ -54,7 +54,7 @@ WITH_BASELINE = [
     (
         "drop +3.5 deg",
         {"drop_left_deg": 8.5},
-        {"gluteus_medius_pelvic_drop.left": "act", "left_right_imbalance.drop_diff_deg": "watch"},
+        {"gluteus_medius_pelvic_drop.left": "act", "left_right_imbalance.pelvic_drop_right_minus_left_deg": "watch"},
     ),
     ("braking +2 %", {"braking_dv_mps": 0.205}, {}),
     ("braking +17 %", {"braking_dv_mps": 0.235}, {"overstride_braking.braking": "watch"}),
@@ -69,12 +69,24 @@ WITH_BASELINE = [
     ("impact transient +0.1 g", {"impact_g": 1.6}, {}),
     ("impact transient +1 g", {"impact_g": 2.5}, {"impact_absorption.impact_g": "watch"}),
     ("contact asymmetry 2 %", {"contact_asymmetry_pct": 2.0}, {}),
-    ("contact asymmetry 10 %", {"contact_asymmetry_pct": 10.0}, {"left_right_imbalance.asym_contact_pct": "watch"}),
-    ("braking asymmetry 15 %", {"braking_asymmetry_pct": 15.0}, {"left_right_imbalance.asym_braking_pct": "watch"}),
+    (
+        "contact asymmetry 10 %",
+        {"contact_asymmetry_pct": 10.0},
+        {"left_right_imbalance.contact_time_asymmetry_pct": "watch"},
+    ),
+    (
+        "braking asymmetry 15 %",
+        {"braking_asymmetry_pct": 15.0},
+        {"left_right_imbalance.braking_asymmetry_pct": "watch"},
+    ),
     ("tilt range +1 deg", {"tilt_range_deg": 7.0}, {}),
-    ("tilt range +4 deg", {"tilt_range_deg": 10.0}, {"anterior_tilt_hip_flexors.tilt_range_deg": "info"}),
+    ("tilt range +4 deg", {"tilt_range_deg": 10.0}, {"anterior_tilt_hip_flexors.pelvic_tilt_range_deg": "info"}),
     ("rotation range +1 deg", {"rotation_range_deg": 9.0}, {}),
-    ("rotation range +4 deg", {"rotation_range_deg": 12.0}, {"pelvic_rotation_iliacus.rotation_range_deg": "info"}),
+    (
+        "rotation range +4 deg",
+        {"rotation_range_deg": 12.0},
+        {"pelvic_rotation_iliacus.pelvic_rotation_range_deg": "info"},
+    ),
 ]
 
 
@@ -139,7 +151,7 @@ CONTEXT = [
     (
         "contact asymmetry 14 %",
         {"contact_asymmetry_pct": 14.0},
-        {"left_right_imbalance.asym_contact_pct_context": "info"},
+        {"left_right_imbalance.contact_time_asymmetry_pct_context": "info"},
     ),
 ]
 

@@ -12,7 +12,7 @@ from scipy.spatial.transform import Rotation
 
 import gait
 from gait.recording.model import Recording
-from gait.validation.datasets import alcantara_trials, mobgap_trials, rbds_trials
+from gait.validation.datasets import alcantara_slope_trials, alcantara_trials, mobgap_trials, rbds_trials
 from gait.validation.run import reference_cadence
 from tests.conftest import match_steps
 
@@ -86,3 +86,24 @@ def test_mobgap_walking_cadence_and_sides_in_straight_walking(lab_root):
             idx, ok = match_steps(res.steps, ref["ic_s"].to_numpy(), tol=0.15)
             sides = (res.steps["side"].to_numpy()[idx[ok]] == ref["side"].to_numpy()[ok]).mean()
             assert sides >= 0.95, f"{trial.name} {system}: sides {sides:.2f}"
+
+
+def test_alcantara_slopes_are_read_with_their_conditions(lab_root):
+    """The slope trials carry the README's terrain and foot strike; their flight phases are clipped at zero."""
+    trials = {t.name: t for t in alcantara_slope_trials(lab_root)}
+    expected = {
+        "trial1": (5.0, "rearfoot"),
+        "trial22": (5.0, "rearfoot"),
+        "trial24": (5.0, "rearfoot"),
+        "trial11": (10.0, "midfoot"),
+        "trial26": (10.0, "midfoot"),
+        "trial21": (10.0, "midfoot"),
+        "trial9": (-5.0, "rearfoot"),
+        "trial15": (-10.0, "rearfoot"),
+    }
+    assert {n: (t.slope_deg, t.strike) for n, t in trials.items()} == expected
+    assert {t.terrain for t in trials.values()} == {"uphill", "downhill"}
+    for t in trials.values():
+        assert 13 <= len(t.steps) <= 19 and (t.steps["to_s"] > t.steps["ic_s"]).all()
+        vertical = t.recording.imu.acc[:, 1]
+        assert vertical.min() == 0.0 and (vertical == 0).mean() > 0.05  # clipped in flight by the authors

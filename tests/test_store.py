@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from gait.analysis.summary import RunRecord
 from gait.insights.baseline import MIN_RUNS, build_baseline, similar_pace
 from gait.insights.load import RunLoad, weekly_load
-from gait.store import RunStore, StoreError
+from gait.store import SCHEMA_VERSION, RunStore, StoreError
 
 MON = date(2026, 3, 2)  # a Monday
 
@@ -62,8 +63,8 @@ def test_distance_only_when_every_run_has_one():
     assert weeks[0].distance_km is None
 
 
-def _values(ct: float, drop_r: float, speed: float | None = None) -> dict[str, float | None]:
-    return {"contact_time_ms": ct, "drop_right_deg": drop_r, "cadence_spm": 170.0, "speed_mps": speed}
+def _values(ct: float, drop_r: float, speed: float | None = None) -> RunRecord:
+    return RunRecord(contact_time_ms=ct, pelvic_drop_right_deg=drop_r, cadence_spm=170.0, speed_mps=speed)
 
 
 def test_similar_pace_by_speed_when_both_have_it_else_by_contact_time():
@@ -78,7 +79,7 @@ def test_baseline_mean_sd_floor_and_run_selection():
     earlier = [_values(241, 5.0), _values(239, 5.2), _values(300, 9.0), _values(242, 5.4)]
     baseline, n = build_baseline(current, earlier)
     assert n == 3 and baseline is not None and baseline.n_runs == 3
-    mean, sd = baseline.band("drop_right_deg")
+    mean, sd = baseline.band("pelvic_drop_right_deg")
     assert mean == pytest.approx(5.2) and sd == pytest.approx(0.3)  # SD 0.2 floored at 0.3
     assert baseline.band("impact_g") is None
     none, n = build_baseline(current, earlier[:2])
@@ -93,7 +94,7 @@ def _add(store: RunStore, rid: str, day: date | None, runner: str = "ann", ct: f
         path="",
         day=day,
         synthetic=True,
-        values={"running_s": 1800.0, "steps": 5000.0, "contact_time_ms": ct},
+        record=RunRecord(running_s=1800.0, steps=5000, contact_time_ms=ct),
         findings=[{"id": "x", "severity": "watch"}, {"id": "y", "severity": "not_enough_data"}],
     )
 
@@ -110,7 +111,7 @@ def test_store_orders_filters_and_replaces(tmp_path: Path):
     assert s.runners() == ["ann", "bob"]
     assert s.runs("ann")[0].n_findings == 1
     _add(s, "a", MON, ct=250.0)  # re-analysis replaces
-    assert len(s.runs("ann")) == 3 and s.runs("ann")[1].values["contact_time_ms"] == 250.0
+    assert len(s.runs("ann")) == 3 and s.runs("ann")[1].record.contact_time_ms == 250.0
     weeks = s.weekly("ann")
     assert [w.runs for w in weeks] == [1, 1] and weeks[0].running_min == 30
     s.close()
@@ -137,34 +138,63 @@ def test_default_location_follows_gait_home(private_gait_home: Path):
 
 
 def test_a_store_written_by_version_1_opens_with_its_values_renamed(tmp_path: Path):
-    """Version 1 named speeds ``braking_dv_ms`` and ``speed_ms`` (metres per second): a store written then,
-    made here with that schema by hand, opens with its values under today's names and nothing lost."""
+    """Version 1 named speeds ``braking_dv_ms`` and ``speed_ms`` (metres per second) and kept short names for
+    some values: a store written then, made here with that schema by hand, opens with every value under its
+    run-record name, the new fields empty, and nothing lost."""
     path = tmp_path / "old.sqlite"
-    old_columns = ("duration_s", "running_s", "steps", "cadence_spm", "contact_time_ms", "braking_dv_ms", "speed_ms")
+    # the value columns of schema 1, in its order, and one run's values
+    old = {
+        "duration_s": 1900.0,
+        "running_s": 1800.0,
+        "steps": 5000.0,
+        "cadence_spm": 170.0,
+        "contact_time_ms": 240.0,
+        "flight_time_ms": 110.0,
+        "braking_dv_ms": 0.21,
+        "impact_g": 2.2,
+        "vertical_oscillation_cm": 8.1,
+        "drop_left_deg": 4.5,
+        "drop_right_deg": 5.5,
+        "drop_diff_deg": 1.0,
+        "asym_contact_pct": 2.5,
+        "asym_braking_pct": -3.0,
+        "rotation_range_deg": 9.0,
+        "tilt_range_deg": 6.0,
+        "speed_ms": 3.1,
+        "distance_m": 5580.0,
+    }
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
         db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
         db.execute(
             "CREATE TABLE runs (recording_id TEXT PRIMARY KEY, runner TEXT NOT NULL, name TEXT, path TEXT, day TEXT, "
-            f"synthetic INTEGER, analysed_utc TEXT, n_findings INTEGER, {', '.join(c + ' REAL' for c in old_columns)}, "
+            f"synthetic INTEGER, analysed_utc TEXT, n_findings INTEGER, {', '.join(c + ' REAL' for c in old)}, "
             "analysis_json TEXT, findings_json TEXT)"
         )
         db.execute(
-            "INSERT INTO runs VALUES ('r1', 'ann', 'old run', '', '2026-03-02', 0, '2026-03-02T08:00:00+00:00', 0, "
-            "1900, 1800, 5000, 170, 240, 0.21, 3.1, NULL, '[]')"
+            f"INSERT INTO runs VALUES ('r1', 'ann', 'old run', '', '2026-03-02', 0, '2026-03-02T08:00:00+00:00', 0, "
+            f"{', '.join('?' for _ in old)}, NULL, '[]')",
+            tuple(old.values()),
         )
     db.close()
     s = RunStore(path)
-    (old,) = s.runs("ann")
-    assert old.values["braking_dv_mps"] == pytest.approx(0.21) and old.values["speed_mps"] == pytest.approx(3.1)
-    assert old.values["contact_time_ms"] == 240 and old.load() == RunLoad(MON, 1800.0, 5000, None)
+    (run,) = s.runs("ann")
+    r = run.record
+    assert (r.braking_dv_mps, r.speed_mps, r.distance_m) == (0.21, 3.1, 5580.0)
+    assert (r.pelvic_drop_left_deg, r.pelvic_drop_right_deg, r.pelvic_drop_right_minus_left_deg) == (4.5, 5.5, 1.0)
+    assert (r.contact_time_asymmetry_pct, r.braking_asymmetry_pct) == (2.5, -3.0)
+    assert (r.pelvic_rotation_range_deg, r.pelvic_tilt_range_deg) == (9.0, 6.0)
+    assert r.steps == 5000 and r.contact_time_ms == 240 and r.steps_used is None and r.walking_s is None
+    assert run.load() == RunLoad(MON, 1800.0, 5000, 5580.0)
+    baseline, n = build_baseline(r, [r, r, r])  # old runs still make a baseline
+    assert n == 3 and baseline is not None and baseline.band("pelvic_drop_right_deg")[0] == 5.5
     _add(s, "r2", MON + timedelta(days=1))  # and new runs are written beside it
-    assert [r.recording_id for r in s.runs("ann")] == ["r2", "r1"]
+    assert [x.recording_id for x in s.runs("ann")] == ["r2", "r1"]
     s.close()
     with sqlite3.connect(path) as db:
-        columns = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
-        assert {"braking_dv_mps", "speed_mps"} <= columns and not {"braking_dv_ms", "speed_ms"} & columns
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+        columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+        assert set(RunRecord.names()) <= columns and not set(old) - set(RunRecord.names()) & columns
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     db.close()
 
 

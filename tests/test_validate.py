@@ -25,6 +25,7 @@ def test_axis_mountings_are_the_24_proper_rotations():
         "realistic noise",
         "resampled 100/104/208 Hz",
         "5 % missing in bursts",
+        "real-sensor artefacts (RBDS)",
     }
 
 
@@ -39,13 +40,33 @@ def test_full_validation_meets_the_targets(lab_root):
     table = v.target_table()
     failures = table.loc[~table["acceptable"], ["target", "worst"]]
     assert failures.empty, f"targets missed: {failures.to_dict('records')}"
-    assert not [r for r in v.results if r.error]
     # the documented shortfalls are the only misses, and each names its reason
     for _, row in table.loc[~table["pass"]].iterrows():
         assert row["shortfall"], row["target"]
-    assert {r.dataset for r in v.results} == {"rbds_running", "alcantara_sacral_acc_grf", "mobgap_lowback_walking"}
+    # issue 14's targets on sloped trials are reported as misses, not asserted away
+    missed = set(table.loc[~table["pass"], "target"])
+    assert {"initial contact, worst running trial (median abs. error)", "real trials refused"} <= missed
+    # a refused trial is counted by its target; only the documented uphill ones are refused
+    assert {r.dataset for r in v.results if r.error} <= {"alcantara_slopes"}
+    assert {r.dataset for r in v.results} == {
+        "rbds_running",
+        "alcantara_sacral_acc_grf",
+        "alcantara_slopes",
+        "mobgap_lowback_walking",
+    }
+    assert {r.terrain for r in v.results} == {"level", "uphill", "downhill"}
+    assert {r.strike for r in v.results} == {"rearfoot", "midfoot", "forefoot", ""}
+    # pelvic drop per side under a real sensor's artefacts (RBDS)
+    real = [r for r in v.results if r.group == "real-sensor artefacts (RBDS)"]
+    assert len(real) == 2 and all(abs(e) <= 1.0 for r in real for e in r.drop_side_err_deg.values())
+    # generalisation: every data set, terrain and foot strike held out, plain and cross-validated
+    assert v.cv is not None
+    assert {(f.kind, f.group) for f in v.cv.folds} >= {("terrain", "uphill"), ("foot strike", "midfoot")}
+    if not v.cv.registered:
+        assert all(f.held_out == f.plain for f in v.cv.folds)
     text = "\n".join(summary_lines(v))
-    assert "initial contact" in text and "braking" in text
+    assert "initial contact" in text and "braking" in text and "cross-validation" in text
     md = markdown(v)
     assert md.count("| ") > 50 and "Simulator grid" in md and "RBDS" in md
+    assert "## Generalisation" in md and "## Pelvic drop on a real sensor" in md and "What remains unproven" in md
     assert len(TARGETS) == len(table)

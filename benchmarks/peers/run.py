@@ -256,6 +256,14 @@ def peers(args: argparse.Namespace) -> int:
             ),
             flush=True,
         )
+    done = {r["tool"]: r for r in results if "error" not in r}
+    if "numpy" in done and "gait" in done:
+        floor, ours = done["numpy"], done["gait"]
+        print(
+            f"gait / numpy floor: {ours['process_s'] / floor['process_s']:.1f}x on best wall times, "
+            f"{ours['median_s'] / floor['median_s']:.1f}x on medians, {ours['cpu_s'] / floor['cpu_s']:.1f}x on CPU "
+            "(target <= 6x, aim 3x)"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps({"truth": truth, "machine": machine(), "results": results}, indent=2))
     return 0

@@ -10,25 +10,32 @@ from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_u
 from dashboards import components as ui
 from dashboards import figures
 from dashboards.context import AppContext
-from dashboards.live import TILES, LiveRequest
-from dashboards.style import METRICS, fmt
-from gait.constants import EMULATED_FAMILIES
-from gait.errors import GaitError
+from dashboards.live import TILES
+from dashboards.style import fmt, metric_info
+from gait.api import EMULATED_FAMILIES, GaitError, LiveRequest
 
-TILE_LABEL = {
-    "cadence_spm": ("Cadence", "spm", 0),
-    "drop_left_deg": ("Drop, left stance", "deg", 1),
-    "drop_right_deg": ("Drop, right stance", "deg", 1),
-    "braking_dv_mps": ("Braking", "m/s per step", 2),
-    "contact_time_ms": ("Contact time", "ms", 0),
-}
-TILE_HELP = {
-    "cadence_spm": METRICS["cadence_spm"].help,
-    "drop_left_deg": METRICS["pelvic_drop_deg"].help,
-    "drop_right_deg": METRICS["pelvic_drop_deg"].help,
-    "braking_dv_mps": METRICS["braking_dv_mps"].help,
-    "contact_time_ms": METRICS["contact_time_ms"].help,
-}
+TILE_DIGITS = {"cadence_spm": 0}  # a live cadence in whole steps; other tiles as the run record shows them
+
+
+def tile(key: str) -> html.Div:
+    """A live tile for a run-record field (label, unit and help from the record; a mistyped field raises)."""
+    m = metric_info(key)
+    return html.Div(
+        [
+            html.Div(m.label, className="card-label"),
+            html.Div("--", id=f"live-tile-{key}", className="card-value"),
+            html.Div(m.unit, className="card-note"),
+        ],
+        className="card tile",
+        title=m.help,
+    )
+
+
+def tile_text(tiles: dict[str, Any], key: str) -> str:
+    value = tiles.get(key)
+    return "--" if value is None else fmt(value, TILE_DIGITS.get(key, metric_info(key).digits))
+
+
 CHART_MINUTES = 15
 
 
@@ -132,21 +139,7 @@ def layout(ctx: AppContext) -> html.Div:
             ),
             html.Div(id="live-action", role="status"),
             html.Div(id="live-message", className="muted", role="status"),
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            html.Div(TILE_LABEL[k][0], className="card-label"),
-                            html.Div("--", id=f"live-tile-{k}", className="card-value"),
-                            html.Div(TILE_LABEL[k][1], className="card-note"),
-                        ],
-                        className="card tile",
-                        title=TILE_HELP[k],
-                    )
-                    for k in TILES
-                ],
-                className="cards",
-            ),
+            html.Div([tile(k) for k in TILES], className="cards"),
             html.Div(id="live-streams", className="muted"),
             ui.graph("live-chart", figures.live_chart([])),
             html.H3("Metronome"),
@@ -170,6 +163,58 @@ def layout(ctx: AppContext) -> html.Div:
             ),
             dcc.Interval(id="live-tick", interval=1000),
         ]
+    )
+
+
+def page_request(
+    ctx: AppContext,
+    kind: str,
+    fam: str,
+    ble: str | None,
+    slug: str | None,
+    speed: float | None,
+    port: int | None,
+    token: str | None,
+    lan: list[str] | None,
+    phyphox: str | None,
+) -> LiveRequest:
+    """What the page's controls ask to stream (a replay by the run's address in the catalog, never a path)."""
+    if kind == "replay":
+        entry = ctx.catalog.get(slug or "")
+        if entry is None:
+            raise GaitError("choose a recording to replay")
+        return LiveRequest("replay", str(entry.path), speed=float(speed or 1))
+    if kind == "sensorlogger":
+        host = "0.0.0.0" if "lan" in (lan or []) else "127.0.0.1"
+        return LiveRequest(kind, str(port or ""), host=host, token=(token or "").strip() or None)
+    if kind == "phyphox":
+        return LiveRequest(kind, (phyphox or "").strip())
+    return LiveRequest(kind, fam if kind == "emulated" else (ble or "").strip())
+
+
+def status_message(s: dict[str, Any]) -> Any:
+    """The clock and where it records; a failed live analysis; where the phone should push."""
+    msg: Any = s.get("message", "")
+    elapsed = s.get("elapsed_s")
+    if s.get("running") and elapsed is not None:
+        m, sec = divmod(int(elapsed), 60)
+        msg = f"{m:02d}:{sec:02d} recording" + (f" to {s['folder']}" if s.get("folder") else " (replay)")
+    if s.get("analysis_error"):
+        failed = f"live analysis failed (still recording): {s['analysis_error']}"
+        msg = [msg, html.Br(), html.Span(failed, className="error")]
+    if s.get("running") and s.get("push_url"):
+        push = "In Sensor Logger (Logger page, gear icon) turn on HTTP Push with the URL "
+        msg = [msg, html.Br(), push, html.Code(s["push_url"])]
+    return msg
+
+
+def streams_text(s: dict[str, Any]) -> str:
+    return "  ·  ".join(
+        f"{st['name']}: {'connected' if st['connected'] else st['message'] or 'waiting'}, {st['rate_hz']:.0f}/s, "
+        f"{st['samples']} samples, {st['lost']} lost"
+        + (f", {st['gaps']} gap(s)" if st["gaps"] else "")
+        + (f", battery {st['battery']:.0f} %" if st.get("battery") is not None else "")
+        for st in s.get("streams") or []
     )
 
 
@@ -229,19 +274,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             ctx.live.stop()
             return html.Span("Stopped.", className="ok")
         try:
-            if kind == "replay":
-                entry = ctx.catalog.get(slug or "")
-                if entry is None:
-                    raise GaitError("choose a recording to replay")
-                req = LiveRequest("replay", str(entry.path), speed=float(speed or 1))
-            elif kind == "sensorlogger":
-                host = "0.0.0.0" if "lan" in (lan or []) else "127.0.0.1"
-                req = LiveRequest(kind, str(port or ""), host=host, token=(token or "").strip() or None)
-            elif kind == "phyphox":
-                req = LiveRequest(kind, (phyphox or "").strip())
-            else:
-                req = LiveRequest(kind, fam if kind == "emulated" else (ble or "").strip())
-            ctx.live.start(req)
+            ctx.live.start(page_request(ctx, kind, fam, ble, slug, speed, port, token, lan, phyphox))
         except GaitError as exc:
             return html.Span(f"Not started: {exc}", className="error")
         return html.Span("Started.", className="ok")
@@ -256,29 +289,9 @@ def register(app: Dash, ctx: AppContext) -> None:
     def tick(_n: int | None) -> tuple[Any, ...]:
         s = ctx.live.state()
         tiles = s.get("tiles") or {}
-        values = [fmt(tiles.get(k), TILE_LABEL[k][2]) if tiles.get(k) is not None else "--" for k in TILES]
+        values = [tile_text(tiles, k) for k in TILES]
         elapsed = s.get("elapsed_s")
-        msg = s.get("message", "")
-        if s.get("running") and elapsed is not None:
-            m, sec = divmod(int(elapsed), 60)
-            msg = f"{m:02d}:{sec:02d} recording" + (f" to {s['folder']}" if s.get("folder") else " (replay)")
-        if s.get("analysis_error"):
-            msg = [msg, html.Br(), html.Span(f"live analysis failed (still recording): {s['analysis_error']}",
-                                             className="error")]  # fmt: skip
-        if s.get("running") and s.get("push_url"):
-            msg = [
-                msg,
-                html.Br(),
-                "In Sensor Logger (Logger page, gear icon) turn on HTTP Push with the URL ",
-                html.Code(s["push_url"]),
-            ]
-        streams = "  ·  ".join(
-            f"{st['name']}: {'connected' if st['connected'] else st['message'] or 'waiting'}, {st['rate_hz']:.0f}/s, "
-            f"{st['samples']} samples, {st['lost']} lost"
-            + (f", {st['gaps']} gap(s)" if st["gaps"] else "")
-            + (f", battery {st['battery']:.0f} %" if st.get("battery") is not None else "")
-            for st in s.get("streams") or []
-        )
+        msg, streams = status_message(s), streams_text(s)
         hist = [h for h in s.get("history", []) if h["elapsed_s"] >= (elapsed or 0) - 60 * CHART_MINUTES]
         fig = figures.live_chart(hist) if s.get("running") or hist else no_update
         return (*values, msg, streams, fig)

@@ -36,7 +36,8 @@ def layout(ctx: AppContext, slug: str) -> html.Div:
     rec = a.get("recording") or {}
     first_run = figures.running_steps(steps)
     start = float(first_run["ic_s"].iloc[len(first_run) // 2]) if len(first_run) else 0.0
-    duration = float(a.get("duration_s") or 0.0)
+    record = entry.record
+    duration = float(record.duration_s or 0.0)
     header = [
         html.H2(entry.title),
         html.P(
@@ -51,7 +52,7 @@ def layout(ctx: AppContext, slug: str) -> html.Div:
     return html.Div(
         [
             *header,
-            ui.summary_cards(a),
+            ui.summary_cards(record, a.get("baseline") or {}),
             ui.foot_pod(a),
             ui.quality(a),
             html.H3("Over the run"),

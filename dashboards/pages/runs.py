@@ -10,25 +10,22 @@ from dash.dash_table.Format import Format, Scheme
 
 from dashboards.catalog import UPLOAD_MAX_BYTES, Catalog, RunEntry
 from dashboards.context import AppContext
-from gait.errors import GaitError
+from dashboards.style import LEFT, WARN, metric_info
+from gait.api import GaitError, watch_summary
 
+#: the run-record fields shown as columns (header and decimals from the record), between the run and its findings
+VALUE_FIELDS = ("cadence_spm", "pelvic_drop_left_deg", "pelvic_drop_right_deg", "braking_dv_mps")
 COLUMNS = [
     ("day", "Date", None),
     ("name", "Run", None),
     ("runner", "Runner", None),
     ("duration_min", "Running (min)", 1),
-    ("cadence_spm", "Cadence (spm)", 1),
-    ("drop_left_deg", "Drop L (deg)", 1),
-    ("drop_right_deg", "Drop R (deg)", 1),
-    ("braking_dv_mps", "Braking (m/s per step)", 2),
+    *((key, f"{metric_info(key).label} ({metric_info(key).unit})", metric_info(key).digits) for key in VALUE_FIELDS),
     ("findings", "Findings", None),
     ("source", "Source", None),
 ]
 TOOLTIPS = {
-    "cadence_spm": "Steps per minute while running.",
-    "drop_left_deg": "Median pelvic drop during left-foot stance.",
-    "drop_right_deg": "Median pelvic drop during right-foot stance.",
-    "braking_dv_mps": "Median forward speed lost per step after landing.",
+    **{key: metric_info(key).help for key in VALUE_FIELDS},
     "findings": "Findings marked 'watch' or 'act' (hip-related mechanisms; not a diagnosis).",
     "source": "Where the samples came from. 'synthetic' = made by gait's simulator or an emulated sensor.",
 }
@@ -39,21 +36,17 @@ def _r(x: Any, digits: int) -> float | None:
 
 
 def row(e: RunEntry) -> dict[str, Any]:
-    a = e.analysis or {}
-    drop = a.get("pelvic_drop_deg") or {}
+    r = e.record
     return {
         "slug": e.slug,
         "day": e.day or "",
         "id": e.slug,  # the row id: a click on the row opens the run
         "name": e.name,
         "runner": e.runner,
-        "duration_min": _r((a.get("running_s") or 0) / 60.0, 1),
-        "cadence_spm": _r(a.get("cadence_spm"), 1),
-        "drop_left_deg": _r(drop.get("left"), 1),
-        "drop_right_deg": _r(drop.get("right"), 1),
-        "braking_dv_mps": _r(a.get("braking_dv_mps"), 2),
+        "duration_min": _r((r.running_s or 0) / 60.0, 1),
+        **{key: _r(r.value(key), metric_info(key).digits) for key in VALUE_FIELDS},
         "findings": e.n_findings(),
-        "source": ("synthetic" if e.synthetic else "") or (a.get("recording") or {}).get("source", ""),
+        "source": ("synthetic" if e.synthetic else "") or (e.analysis or {})["recording"]["source"],
     }
 
 
@@ -74,8 +67,6 @@ def failures(ctx: AppContext) -> html.Div:
 
 def watch_text(catalog: Catalog, entry: RunEntry) -> str:
     """What an uploaded watch file says (medians while running, or walking), and why gait shows no analysis."""
-    from gait.runs import watch_summary
-
     rec = catalog.recording(entry.slug)
     w = watch_summary(rec)
     parts = [f"Imported {entry.name} ({rec.meta.source_detail.removeprefix('uploaded ')})."]
@@ -130,12 +121,12 @@ def layout(ctx: AppContext) -> html.Div:
                 style_cell={"fontFamily": "inherit", "padding": "6px 8px", "textAlign": "left"},
                 style_header={"fontWeight": "600", "backgroundColor": "#f3f3f3"},
                 style_cell_conditional=[
-                    {"if": {"column_id": "name"}, "color": "#0072B2", "fontWeight": "600", "cursor": "pointer"}
+                    {"if": {"column_id": "name"}, "color": LEFT, "fontWeight": "600", "cursor": "pointer"}
                 ],
                 style_data_conditional=[
                     {
                         "if": {"filter_query": "{findings} > 0", "column_id": "findings"},
-                        "color": "#D55E00",
+                        "color": WARN,
                         "fontWeight": "600",
                     }
                 ],

@@ -10,7 +10,8 @@ from dash import Dash, Input, Output, dash_table, dcc, html
 from dashboards import components as ui
 from dashboards import figures
 from dashboards.context import AppContext
-from dashboards.style import fmt
+from dashboards.style import fmt, metric_info
+from gait.api import RunRecord
 
 TREND_METRICS = ("cadence_spm", "pelvic_drop_deg", "braking_dv_mps", "contact_time_ms")
 COMPARE_METRICS = ("cadence_spm", "pelvic_drop_deg", "braking_dv_mps", "contact_time_ms")
@@ -61,42 +62,30 @@ def layout(ctx: AppContext) -> html.Div:
     )
 
 
-def _values(a: dict[str, Any]) -> dict[str, float | None]:
-    drop = a.get("pelvic_drop_deg") or {}
-    return {
-        "cadence_spm": a.get("cadence_spm"),
-        "contact_time_ms": a.get("contact_time_ms"),
-        "drop_left_deg": drop.get("left"),
-        "drop_right_deg": drop.get("right"),
-        "braking_dv_mps": a.get("braking_dv_mps"),
-        "vertical_oscillation_cm": a.get("vertical_oscillation_cm"),
-        "impact_g": a.get("impact_g"),
-    }
-
-
-ROWS = (
-    ("cadence_spm", "Cadence", "spm", 1),
-    ("contact_time_ms", "Contact time", "ms", 0),
-    ("drop_left_deg", "Pelvic drop, left stance", "deg", 1),
-    ("drop_right_deg", "Pelvic drop, right stance", "deg", 1),
-    ("braking_dv_mps", "Braking", "m/s per step", 2),
-    ("vertical_oscillation_cm", "Vertical oscillation", "cm", 1),
-    ("impact_g", "Impact", "g", 2),
+#: the run-record fields compared between two runs (label, unit and decimals from the record)
+COMPARE_FIELDS = (
+    "cadence_spm",
+    "contact_time_ms",
+    "pelvic_drop_left_deg",
+    "pelvic_drop_right_deg",
+    "braking_dv_mps",
+    "vertical_oscillation_cm",
+    "impact_g",
 )
 
 
-def compare_rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, str]]:
-    va, vb = _values(a), _values(b)
+def compare_rows(a: RunRecord, b: RunRecord) -> list[dict[str, str]]:
     out = []
-    for key, label, unit, d in ROWS:
-        x, y = va[key], vb[key]
-        diff = None if x is None or y is None else round(y - x, d) + 0.0  # no "-0.00"
+    for key in COMPARE_FIELDS:
+        m = metric_info(key)
+        x, y = a.value(key), b.value(key)
+        diff = None if x is None or y is None else round(y - x, m.digits) + 0.0  # no "-0.00"
         out.append(
             {
-                "metric": f"{label} ({unit})",
-                "a": fmt(x, d),
-                "b": fmt(y, d),
-                "diff": "n/a" if diff is None else f"{diff:+.{d}f}",
+                "metric": f"{m.label} ({m.unit})",
+                "a": fmt(x, m.digits),
+                "b": fmt(y, m.digits),
+                "diff": "n/a" if diff is None else f"{diff:+.{m.digits}f}",
             }
         )
     return out
@@ -117,7 +106,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         try:
             weeks = [w.to_dict() for w in store.weekly(runner)]
             runs = [
-                {"day": r.day.isoformat() if r.day else None, "name": r.name, "values": r.values}
+                {"day": r.day.isoformat() if r.day else None, "name": r.name, "record": r.record}
                 for r in store.runs(runner)
             ]
         finally:
@@ -149,7 +138,7 @@ def register(app: Dash, ctx: AppContext) -> None:
                 {"id": "b", "name": f"B: {eb.name}"},
                 {"id": "diff", "name": "B − A"},
             ],
-            data=compare_rows(ea.analysis or {}, eb.analysis or {}),
+            data=compare_rows(ea.record, eb.record),
             style_cell={"fontFamily": "inherit", "padding": "4px 8px", "textAlign": "left"},
             style_header={"fontWeight": "600", "backgroundColor": "#f3f3f3"},
         )

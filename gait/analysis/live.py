@@ -1,8 +1,8 @@
 """Live analysis: the last seconds of a stream in a ring buffer, and quick estimates from them.
 
 ``cadence_spm`` reads the step period from the autocorrelation of the acceleration magnitude over the last
-10 s (no events needed, works with any mounting); ``snapshot`` runs the full pipeline on the window for the
-numbers a live view shows (cadence, contact time, pelvic drop per side, braking).
+10 s (no events needed, works with any mounting); ``snapshot`` runs the full pipeline on the window and returns
+its ``RunRecord`` (the numbers a live view shows: contact time, pelvic drop per side, braking, ...).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from gait.analysis.summary import RunRecord
 from gait.errors import GaitError
 
 CADENCE_WINDOW_S = 10.0
@@ -96,26 +97,16 @@ class LiveAnalyzer:
         t, acc, _ = self.window.last(CADENCE_WINDOW_S)
         return cadence_spm(t, acc)
 
-    def snapshot(self) -> dict[str, float | None]:
-        """Full analysis of the window: cadence, contact time, pelvic drop L/R, braking (None when not running)."""
+    def snapshot(self) -> RunRecord | None:
+        """Full analysis of the window as a ``RunRecord`` (cadence, contact time, pelvic drop per side, braking,
+        ...); ``None`` before there is enough of it or when it cannot be analysed."""
         from gait.analysis.pipeline import analyze
         from gait.recording.model import Recording
 
         t, acc, gyr = self.window.last(self.window_s)
-        out: dict[str, float | None] = {"cadence_spm": cadence_spm(*self.window.last(CADENCE_WINDOW_S)[:2])}
         if len(t) < 100:
-            return out
+            return None
         try:
-            res = analyze(Recording.from_arrays(t - t[0], acc, gyr if self.window.has_gyro else None))
+            return analyze(Recording.from_arrays(t - t[0], acc, gyr if self.window.has_gyro else None)).record
         except GaitError:
-            return out
-        s = res.summary
-        drop = s.per_side["pelvic_drop_deg"]
-        out.update(
-            contact_time_ms=s.medians["contact_time_ms"],
-            drop_left_deg=drop.left,
-            drop_right_deg=drop.right,
-            braking_dv_mps=s.medians["braking_dv_mps"],
-            steps=float(s.n_used),
-        )
-        return out
+            return None

@@ -1,16 +1,23 @@
-"""``analyze(recording) -> RunAnalysis``: the whole single-sensor pipeline, the same for files and replays.
+"""``analyze(recording, config) -> RunAnalysis``: the single-sensor analysis as a chain of stages, the same for
+files and replays. Each stage owns its parameters (``config``) and returns a typed result:
 
-1. Resample onto uniform clocks; bridge gaps up to 0.5 s (flagged), split at longer ones.
-2. Classify running / walking / still from the vertical signal; align the sensor to the body.
-3. Orientation (with a gyroscope): pelvis angles and level, heading-aligned accelerations.
-4. Running stances from the vertical force hump; fit the sensor's lever arm from flight phases and remove
-   the pelvis-rotation acceleration; detect again. Walking contacts in walking bouts.
-5. Left/right labels per chain of regular steps; per-step metrics; confidence; summary.
+1. Input: checks, uniform clocks (gaps up to 0.5 s bridged and flagged, longer ones split the run),
+   decimation to ~50 Hz chunk by chunk (``signal``).
+2. Whole-run decisions, on the decimated signal: activity bouts (``bouts``), mounting (``align``), and per
+   stretch the lever arm (``lever``), fitted from flight phases over the whole stretch.
+3. Window by window (a long stretch in windows of ``config.windows.window_s`` with margins, each step owned
+   by the window its contact falls in): orientation (``orientation``), rotation compensation, running and
+   walking contacts (``events``), side evidence (``sides``) and per-step metrics (``metrics``).
+4. The forward direction is checked on the compensated signal of the whole run (with a gyroscope); if it
+   was reversed, step 3 runs again with the mounting turned round.
+5. Whole-run step table: regularity, side labels per chain of steps, confidence; summary and data quality.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,122 +25,90 @@ import pandas as pd
 
 from gait.analysis import bouts as act
 from gait.analysis.align import Mounting, estimate_mounting
-from gait.analysis.events import (
-    LEFT,
-    RIGHT,
-    Contacts,
-    label_sides,
-    running_contacts,
-    side_votes,
-    walking_contacts,
-)
+from gait.analysis.config import AnalysisConfig, WindowParams
+from gait.analysis.events import Contacts, running_contacts, walking_contacts
 from gait.analysis.gravity import analyze_linear, is_linear
-from gait.analysis.metrics import (
-    STEP_COLUMNS,
-    braking,
-    empty_steps,
-    impact,
-    pelvis_step_angles,
-    vertical_oscillation,
-)
-from gait.analysis.orientation import LeverArm, body_kinematics, compensate, fit_lever_arm
+from gait.analysis.lever import FlightStats, LeverArm, SignStats, compensate, flight_mask, flight_stats, sign_stats
+from gait.analysis.metrics import MEASURED_COLUMNS, StepSignals, empty_steps, measure_steps, step_table
+from gait.analysis.orientation import BodyKinematics, body_kinematics, level_vertical
 from gait.analysis.placement import restrict as restrict_to_placement
 from gait.analysis.result import Quality, RunAnalysis
-from gait.analysis.signal import Segment, lowpass, nominal_rate, uniform_segments
+from gait.analysis.rotations import apply_matrix, integrate_gyro
+from gait.analysis.screen import Screened, check_grid, screen_samples
+from gait.analysis.sides import VoteFeatures, label_sides, side_votes, vote_features
+from gait.analysis.signal import InputParams, Segment, decimate, nominal_rate, uniform_spans
 from gait.analysis.summary import summarise
 from gait.constants import G0
 from gait.errors import AnalysisError
-from gait.recording.model import Recording
+from gait.recording.model import ImuData, Recording
 
 Array = np.ndarray
-
-MIN_RATE_HZ = 40.0
-FLIGHT_LEVEL_G = 0.35  # vertical specific force below which the body is taken to be in flight
-ANALYSIS_RATE_HZ = 50.0  # faster inputs are decimated to about this (impact peaks are kept from full rate)
-FLIGHT_MARGIN_S = 0.02
+DEFAULT = AnalysisConfig()
+_FEATURES = ("side_ml", "side_obliquity", "side_rotation", "side_turn")
+UNIT_CHECK_SAMPLES = 100_000
 
 
-@dataclass(frozen=True)
-class SegmentResult:
-    steps: pd.DataFrame
-    activity_s: dict[str, float]
-    bouts: list[tuple[str, float, float]]
-    lever_arm: LeverArm | None
-    forward_vote: float = 0.0  # correlation x samples; positive means forward is reversed
-    forward_weight: float = 0.0
-
-
-def analyze(recording: Recording) -> RunAnalysis:
+def analyze(recording: Recording, config: AnalysisConfig = DEFAULT) -> RunAnalysis:
     """Analyse a recording (any mounting; gyroscope optional) into per-step metrics and a run summary."""
     if is_linear(recording):  # gravity removed by the phone: vertical estimated, timing only (gravity.py)
-        return analyze_linear(recording, analyze)
+        return analyze_linear(recording, lambda restored: analyze(restored, config))
+    recording, fs_in, screened = _checked(recording, config.input)
     imu = recording.imu
-    where = str(recording.path) if recording.path is not None else recording.name
-    if imu.n < 10:
-        raise AnalysisError(f"{where}: only {imu.n} samples; too short to analyse")
-    _check_time(where, imu.t)
-    fs = nominal_rate(imu.t)
-    if not np.isfinite(fs) or fs < MIN_RATE_HZ:
-        raise AnalysisError(f"{where}: sample rate {fs:.3g} Hz is too low (need at least {MIN_RATE_HZ:.0f} Hz)")
-    n_bad = 0
-    if not np.isfinite(imu.acc).all() or (imu.gyr is not None and not np.isfinite(imu.gyr).all()):
-        bad = ~np.isfinite(imu.acc).all(axis=1)
-        if imu.gyr is not None:
-            bad |= ~np.isfinite(imu.gyr).all(axis=1)
-        if bad.mean() > 0.5:
-            raise AnalysisError(f"{where}: {bad.sum()} of {imu.n} samples are not finite")
-        n_bad = int(bad.sum())
-        imu = type(imu)(imu.t[~bad], imu.acc[~bad], None if imu.gyr is None else imu.gyr[~bad])
-        recording = dataclasses.replace(recording, imu=imu)  # the holes left are gaps, flagged as such
-    _check_units(where, imu.acc, imu.gyr)
-    segments = uniform_segments(imu.t, imu.acc, imu.gyr, fs)
-    if not segments:
-        raise AnalysisError(f"{where}: no stretch of at least 2 s without gaps; too short to analyse")
-    factor = max(1, int(fs // ANALYSIS_RATE_HZ))
-    if factor > 1:
-        segments = [s.decimated(factor) for s in segments]
-    fs_in, fs = fs, fs / factor
-
-    # activity from the vertical axis (gravity direction), then the full mounting from moving samples
-    all_acc = np.concatenate([s.acc for s in segments])
-    up0 = all_acc.mean(axis=0)
-    up0 /= np.linalg.norm(up0)
-    labels = [act.classify(s.acc @ up0 / G0, fs) for s in segments]
-    lab_all = np.concatenate(labels)
-    mounting = estimate_mounting(all_acc, fs, lab_all == act.RUN, lab_all == act.WALK)
-
-    results = [_analyze_segment(s, lab, mounting, fs) for s, lab in zip(segments, labels, strict=True)]
+    spans = uniform_spans(imu.t, fs_in, config.input)
+    if not spans:
+        raise AnalysisError(
+            f"{_where(recording)}: no stretch of at least {config.input.min_segment_s:g} s without gaps; "
+            "too short to analyse"
+        )
+    factor = max(1, int(fs_in // config.input.analysis_rate_hz))
+    w = config.windows
+    segments = [decimate(imu.t, imu.acc, imu.gyr, s, factor, w.window_s, w.decimation_margin_s) for s in spans]
+    activities, mounting = _activity_and_mounting(segments, config)
+    runs = [_SegmentRun(imu, seg, a, config) for seg, a in zip(segments, activities, strict=True)]
+    levers = [r.lever_arm(mounting) for r in runs]
+    measured = [r.measure(mounting, lever) for r, lever in zip(runs, levers, strict=True)]
     # With a gyroscope, the rotation-compensated forward acceleration is the body's own: in running it must
     # brake while the vertical force rises. That settles the forward sign better than the raw signal can.
-    vote = sum(r.forward_vote for r in results)
-    weight = sum(r.forward_weight for r in results)
+    vote = weight = 0.0
+    for m, seg in zip(measured, segments, strict=True):
+        v, n = m.sign.vote(seg.fs, config.lever_arm)
+        vote, weight = vote + v, weight + n
     if weight > 0:
-        margin = abs(vote) / weight
         if vote > 0:
             mounting = mounting.flipped()
-            results = [_analyze_segment(s, lab, mounting, fs) for s, lab in zip(segments, labels, strict=True)]
-        mounting = dataclasses.replace(mounting, forward_sign_margin=margin)
-    parts, offset = [], 0
-    for r in results:
-        if len(r.steps):
-            parts.append(r.steps.assign(bout=r.steps["bout"] + offset))
-        offset += len(r.bouts)
-    steps = pd.concat(parts, ignore_index=True) if parts else empty_steps()
-    activity_s: dict[str, float] = {}
-    for r in results:
-        for k, v in r.activity_s.items():
-            activity_s[k] = activity_s.get(k, 0.0) + v
-    bouts = pd.DataFrame([b for r in results for b in r.bouts], columns=["activity", "start_s", "end_s"])
-    if len(bouts):
-        bouts["duration_s"] = bouts["end_s"] - bouts["start_s"]
-    lever = next((r.lever_arm for r in results if r.lever_arm is not None), None)
-    duration = float(imu.t[-1] - imu.t[0])
-    summary = summarise(steps, duration, activity_s)
-    quality = Quality.assess(recording, fs_in, segments, mounting, lever, steps, summary, non_finite=n_bad)
+            levers = [None if lever is None else lever.flipped() for lever in levers]
+            measured = [r.measure(mounting, lever) for r, lever in zip(runs, levers, strict=True)]
+        mounting = dataclasses.replace(mounting, forward_sign_margin=abs(vote) / weight)
+    steps, bouts, activity_s = _stitch(runs, measured, config)
+    lever = next((lv for lv in levers if lv is not None), None)
+    summary = summarise(steps, float(imu.t[-1] - imu.t[0]), activity_s)
+    quality = Quality.assess(recording, fs_in, segments, mounting, lever, steps, summary, screened=screened)
     result = RunAnalysis(
         recording=recording, steps=steps, summary=summary, bouts=bouts, quality=quality, mounting=mounting
     )
     return restrict_to_placement(result)  # withhold what a sensor off the pelvis cannot measure
+
+
+def _where(recording: Recording) -> str:
+    return str(recording.path) if recording.path is not None else recording.name
+
+
+def _checked(recording: Recording, params: InputParams) -> tuple[Recording, float, Screened]:
+    """The recording with the samples that are not measurements left out (they become gaps; ``screen``), its
+    sample rate and what was left out; raises ``AnalysisError`` for input that cannot be analysed."""
+    imu = recording.imu
+    where = _where(recording)
+    if imu.n < 10:
+        raise AnalysisError(f"{where}: only {imu.n} samples; too short to analyse")
+    _check_time(where, imu.t)
+    fs = nominal_rate(imu.t)
+    if not np.isfinite(fs) or fs < params.min_rate_hz:
+        raise AnalysisError(f"{where}: sample rate {fs:.3g} Hz is too low (need at least {params.min_rate_hz:.0f} Hz)")
+    screened = screen_samples(where, imu)  # NaN, absurd values, a stopped gyroscope: left out and counted
+    recording = dataclasses.replace(recording, imu=screened.imu)  # the holes left are gaps, flagged as such
+    _check_units(where, screened.imu.acc, screened.imu.gyr)
+    check_grid(where, screened.imu.t, fs, params.max_fill_s)  # the uniform clock stays within a few points per sample
+    return recording, fs, screened
 
 
 def _check_time(where: str, t: Array) -> None:
@@ -152,7 +127,10 @@ def _check_time(where: str, t: Array) -> None:
 
 def _check_units(where: str, acc: Array, gyr: Array | None) -> None:
     """Gravity must be there at about 1 g and a pelvis cannot spin at 40 rad/s: catches g stored as m/s^2,
-    deg/s as rad/s, removed gravity and dead sensors before they become plausible-looking numbers."""
+    deg/s as rad/s, removed gravity and dead sensors before they become plausible-looking numbers. Judged on
+    at most ~100 000 evenly spread samples (a median and a percentile need no more)."""
+    step = max(1, len(acc) // UNIT_CHECK_SAMPLES)
+    acc, gyr = acc[::step], None if gyr is None else gyr[::step]
     with np.errstate(over="ignore", invalid="ignore"):  # absurd values fail the checks below, quietly
         mag = float(np.median(np.linalg.norm(acc, axis=1)))
     if 0.6 < mag < 1.6:
@@ -171,145 +149,203 @@ def _check_units(where: str, acc: Array, gyr: Array | None) -> None:
         )
 
 
-def _flight_mask(vert_g: Array, running: Array, fs: float) -> Array:
-    """Samples well inside flight phases: running, and the vertical force near free fall for a while on
-    both sides (erosion by ``FLIGHT_MARGIN_S`` keeps away from the edges of each contact)."""
-    low = running & (lowpass(vert_g, fs, 15.0) < FLIGHT_LEVEL_G)
-    k = max(1, int(FLIGHT_MARGIN_S * fs))
-    c = np.concatenate(([0], np.cumsum(~low)))
-    # a sample qualifies when no non-flight sample lies within k samples on either side
-    idx = np.arange(len(low))
-    lo = np.clip(idx - k, 0, len(low))
-    hi = np.clip(idx + k + 1, 0, len(low))
-    return (c[hi] - c[lo]) == 0
+def _activity_and_mounting(segments: list[Segment], config: AnalysisConfig) -> tuple[list[act.Activity], Mounting]:
+    """Activity from the vertical axis (gravity's direction over the whole run), then the full mounting from
+    the moving samples of the whole run."""
+    fs = segments[0].fs
+    all_acc = segments[0].acc if len(segments) == 1 else np.concatenate([s.acc for s in segments])
+    up0 = all_acc.mean(axis=0)
+    up0 /= np.linalg.norm(up0)
+    activities = [act.activity_bouts(apply_matrix(s.acc, up0) / G0, fs, config.activity) for s in segments]
+    labels = np.concatenate([a.labels for a in activities])
+    mounting = estimate_mounting(all_acc, fs, labels == act.RUN, labels == act.WALK, config.mounting)
+    return activities, mounting
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Analysis samples [start, stop) of a segment, of which [core_start, core_stop) are the window's own."""
+
+    start: int
+    stop: int
+    core_start: int
+    core_stop: int
+
+    @property
+    def core(self) -> slice:
+        return slice(self.core_start - self.start, self.core_stop - self.start)
+
+
+def windows_of(n: int, fs: float, params: WindowParams) -> list[_Window]:
+    """Equal cores of about ``window_s`` read with ``margin_s`` either side; one window for a stretch of up to
+    1.5 windows."""
+    size = max(1, int(params.window_s * fs))
+    if n <= 1.5 * size:
+        return [_Window(0, n, 0, n)]
+    k = round(n / size)
+    cuts = [round(i * n / k) for i in range(k + 1)]
+    margin = int(params.margin_s * fs)
+    return [_Window(max(0, a - margin), min(n, b + margin), a, b) for a, b in itertools.pairwise(cuts)]
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """Pass over one segment with a given mounting and lever arm: its steps, measured, and the sums behind the
+    forward-sign check."""
+
+    steps: pd.DataFrame  # MEASURED_COLUMNS + side evidence, segment-relative times
+    sign: SignStats
+
+
+class _SegmentRun:
+    """One segment's analysis: its activity, its windows, and the signals each window reads."""
+
+    def __init__(self, imu: ImuData, seg: Segment, activity: act.Activity, config: AnalysisConfig) -> None:
+        self.imu, self.seg, self.activity, self.config = imu, seg, activity, config
+        self.windows = windows_of(seg.n, seg.fs, config.windows)
+        self.bout_of = np.full(seg.n, -1, dtype=np.int32)
+        for i, b in enumerate(activity.bouts):
+            self.bout_of[b.start : b.stop] = i
+        # each window's integrated gyroscope: the lever-arm pass computes it, the measuring passes reuse it
+        # (it does not depend on the mounting); 4 numbers per analysis sample, ~7 MiB per hour
+        self.attitude: dict[int, Array] = {}
+
+    def lever_arm(self, mounting: Mounting) -> LeverArm | None:
+        """The lever arm of the segment, from the flight phases of all its windows (None without a gyroscope,
+        without running, or when the fit is not believable)."""
+        s, params = self.seg, self.config.lever_arm
+        if s.gyr is None or not any(b.activity == act.RUN for b in self.activity.bouts):
+            return None
+        stats = FlightStats.empty()
+        for win in self.windows:
+            acc, gyr = s.acc[win.start : win.stop], s.gyr[win.start : win.stop]
+            self.attitude[win.start] = integrate_gyro(gyr, 1.0 / s.fs)
+            vertical = level_vertical(acc, gyr, s.fs, self.config.orientation, win.start, self.attitude[win.start])
+            running = self.activity.labels[win.start : win.stop] == act.RUN
+            flight = flight_mask(vertical / G0, running, s.fs, params)
+            flight[: win.core.start] = False  # each sample counts in one window only
+            flight[win.core.stop :] = False
+            m = mounting.matrix
+            stats += flight_stats(apply_matrix(acc, m), apply_matrix(gyr, m), s.fs, flight, params)
+        return stats.solve(params)
+
+    def measure(self, mounting: Mounting, lever: LeverArm | None) -> _Measured:
+        parts, sign = [], SignStats()
+        for win in self.windows:
+            steps, win_sign = self._measure_window(win, mounting, lever)
+            parts.append(steps)
+            sign += win_sign
+        return _Measured(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0], sign)
+
+    def _measure_window(
+        self, win: _Window, mounting: Mounting, lever: LeverArm | None
+    ) -> tuple[pd.DataFrame, SignStats]:
+        s, cfg = self.seg, self.config
+        fs = s.fs
+        gyr = None if s.gyr is None else s.gyr[win.start : win.stop]
+        acc = s.acc[win.start : win.stop]
+        kin = body_kinematics(acc, gyr, fs, mounting, cfg.orientation, win.start, self.attitude.get(win.start))
+        labels = self.activity.labels[win.start : win.stop]
+        acc_level, sign = kin.acc_level, SignStats()
+        if lever is not None:
+            acc_level = compensate(kin, acc, mounting, fs, lever, cfg.lever_arm)
+            sign = sign_stats(acc_level, labels == act.RUN, fs, cfg.lever_arm, win.core)
+        norm, gyr_full = s.full_rate(self.imu.t, self.imu.acc, self.imu.gyr, win.start, win.stop)
+        fs_full = fs * s.factor
+        ic, to, is_run = self._contacts(win, acc_level[:, 1] / G0, norm / G0, fs_full)
+        bout = self.bout_of[np.clip((ic * fs).astype(int) + win.start, 0, s.n - 1)]
+        signals = StepSignals(
+            fs=fs,
+            acc_level=acc_level,
+            acc_peak=s.acc_peak[win.start : win.stop],
+            filled=s.filled[win.start : win.stop],
+            tilt_deg=kin.tilt_deg,
+            obliquity_deg=kin.obliquity_deg,
+            gyr_body_full=None if gyr_full is None else apply_matrix(gyr_full, mounting.matrix),
+            fs_full=fs_full,
+            compensated=lever is not None,
+            origin=win.start,
+        )
+        steps = measure_steps(signals, ic, to, is_run, bout, cfg.steps)
+        if not len(steps):
+            return steps, sign
+        features = self._side_features(steps, kin, acc_level, win)
+        for name, values in zip(_FEATURES, dataclasses.astuple(features), strict=True):
+            if values is not None:
+                steps[name] = values
+        own = steps[(ic * fs >= win.core.start) & (ic * fs < win.core.stop)].reset_index(drop=True)
+        if win.start:
+            for c in ("ic_s", "to_s", "next_ic_s"):
+                own[c] += win.start / fs
+        return own, sign
+
+    def _contacts(self, win: _Window, vert_g: Array, norm_g: Array, fs_norm: float) -> tuple[Array, Array, Array]:
+        """Contacts in every bout part inside the window, in time order: (IC s, TO s, running)."""
+        cfg, fs = self.config, self.seg.fs
+        run_parts, walk_parts = [], []
+        for b, start, stop in self._bouts_in(win):
+            if b.activity == act.RUN:
+                run_parts.append(running_contacts(vert_g, fs, norm_g, fs_norm, 0.0, start, stop, cfg.running))
+            elif b.activity in (act.WALK, act.OTHER):
+                walk_parts.append(walking_contacts(vert_g, fs, start, stop, cfg.walking))
+        run_c, walk_c = _concat(run_parts), _concat(walk_parts)
+        ic = np.concatenate((run_c.ic_s, walk_c.ic_s))
+        to = np.concatenate((run_c.to_s, walk_c.to_s))
+        is_run = np.concatenate((np.ones(len(run_c), bool), np.zeros(len(walk_c), bool)))
+        order = np.argsort(ic)
+        return ic[order], to[order], is_run[order]
+
+    def _bouts_in(self, win: _Window) -> Iterator[tuple[act.Bout, int, int]]:
+        """Each bout overlapping the window, with its part inside it (window samples)."""
+        for b in self.activity.bouts:
+            if b.stop > win.start and b.start < win.stop:
+                yield b, max(b.start, win.start) - win.start, min(b.stop, win.stop) - win.start
+
+    def _side_features(self, steps: pd.DataFrame, kin: BodyKinematics, acc_level: Array, win: _Window) -> VoteFeatures:
+        """Side evidence of each step: over the stance when running, over the step when walking."""
+        params, fs = self.config.sides, self.seg.fs
+        ic, to = steps["ic_s"].to_numpy(), steps["to_s"].to_numpy()
+        same_bout = np.append(steps["bout"].to_numpy()[1:] == steps["bout"].to_numpy()[:-1], False)
+        raw_step = np.where(same_bout, steps["next_ic_s"].to_numpy() - ic, np.nan)
+        walk_step = np.where(np.isfinite(raw_step) & (raw_step < params.max_walk_window_s), raw_step,
+                             params.default_walk_window_s)  # fmt: skip
+        end = np.where(steps["running"].to_numpy(bool), to, ic + walk_step)
+        return vote_features(ic * fs, end * fs, fs, kin.obliquity_deg, kin.rotation_deg, acc_level[:, 2], params,
+                             win.start)  # fmt: skip
 
 
 def _concat(parts: list[Contacts]) -> Contacts:
     if not parts:
-        return Contacts(np.zeros(0), np.zeros(0), np.zeros(0))
+        return Contacts.none()
     return Contacts(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("ic_s", "to_s", "peak_g")))
 
 
-def _analyze_segment(seg: Segment, labels: Array, mounting: Mounting, fs: float) -> SegmentResult:
-    kin = body_kinematics(seg.acc, seg.gyr, fs, mounting)
-    acc_level = kin.acc_level
-    bouts = act.bouts_from_labels(labels, fs)
-    run_bouts = [b for b in bouts if b.activity == act.RUN]
-    walk_bouts = [b for b in bouts if b.activity in (act.WALK, act.OTHER)]
+def _stitch(
+    runs: list[_SegmentRun], measured: list[_Measured], config: AnalysisConfig
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """The run's step table (side labels per segment), its bouts and the time spent in each activity."""
+    parts, bout_rows, offset = [], [], 0
+    activity_s: dict[str, float] = {}
+    for run, m in zip(runs, measured, strict=True):
+        seg = run.seg
+        if len(m.steps):
+            parts.append(_segment_steps(m.steps, seg.t0, config).assign(bout=lambda d, o=offset: d["bout"] + o))
+        bout_rows += [(b.name, seg.t0 + b.start / seg.fs, seg.t0 + b.stop / seg.fs) for b in run.activity.bouts]
+        offset += len(run.activity.bouts)
+        for k, v in run.activity.seconds().items():
+            activity_s[k] = activity_s.get(k, 0.0) + v
+    steps = pd.concat(parts, ignore_index=True) if parts else empty_steps()
+    bouts = pd.DataFrame(bout_rows, columns=["activity", "start_s", "end_s"])
+    if len(bouts):
+        bouts["duration_s"] = bouts["end_s"] - bouts["start_s"]
+    return steps, bouts, activity_s
 
-    if seg.full_acc_norm is not None:
-        norm_g, fs_norm, offset = seg.full_acc_norm / G0, seg.full_fs, seg.full_t0 - seg.t0
-    else:
-        norm_g, fs_norm, offset = seg.acc_peak / G0, fs, 0.0
 
-    def detect_running(vert_g: Array) -> Contacts:
-        return _concat([running_contacts(vert_g, fs, norm_g, fs_norm, offset, b.start, b.stop) for b in run_bouts])
-
-    lever = None
-    forward_vote = forward_weight = 0.0
-    if kin.gyr_body is not None and run_bouts:
-        flight = _flight_mask(acc_level[:, 1] / G0, labels == act.RUN, fs)
-        lever = fit_lever_arm(seg.acc @ mounting.matrix, kin.gyr_body, fs, flight)
-        if lever is not None and lever.useful:
-            acc_level = compensate(kin, seg.acc, mounting, fs, lever)
-            running = labels == act.RUN
-            ap = lowpass(acc_level[:, 0], fs, 6.0)[running]
-            dv = (np.gradient(lowpass(acc_level[:, 1], fs, 6.0)) * fs)[running]
-            if len(ap) > fs * 2 and np.std(ap) > 0 and np.std(dv) > 0:
-                forward_vote = float(np.corrcoef(ap, dv)[0, 1]) * len(ap)
-                forward_weight = float(len(ap))
-        else:
-            lever = None
-    run_c = detect_running(acc_level[:, 1] / G0)
-    walk_c = _concat([walking_contacts(acc_level[:, 1] / G0, fs, b.start, b.stop) for b in walk_bouts])
-
-    bout_of = np.full(seg.n, -1)
-    for i, b in enumerate(bouts):
-        bout_of[b.start : b.stop] = i
-    ic = np.concatenate((run_c.ic_s, walk_c.ic_s))
-    to = np.concatenate((run_c.to_s, walk_c.to_s))
-    is_run = np.concatenate((np.ones(len(run_c.ic_s), bool), np.zeros(len(walk_c.ic_s), bool)))
-    order = np.argsort(ic)
-    ic, to, is_run = ic[order], to[order], is_run[order]
-    bout_id = bout_of[np.clip((ic * fs).astype(int), 0, seg.n - 1)]
-    activity_s = {act.ACTIVITY_NAMES[k]: float((labels == k).sum() / fs) for k in act.ACTIVITY_NAMES}
-    bout_rows = [(b.name, seg.t0 + b.start / fs, seg.t0 + b.stop / fs) for b in bouts]
-    if len(ic) == 0:
-        return SegmentResult(empty_steps(), activity_s, bout_rows, lever, forward_vote, forward_weight)
-
-    next_ic = np.append(ic[1:], np.nan)
-    same_bout = np.append(bout_id[1:] == bout_id[:-1], False)
-    step_time = np.where(same_bout, next_ic - ic, np.nan)
-    local = pd.Series(step_time).rolling(9, center=True, min_periods=1).median().to_numpy()
-    regular = np.abs(step_time / local - 1.0) < 0.25
-    step_time = np.where(regular, step_time, np.nan)
-
-    raw_step = np.where(same_bout, next_ic - ic, np.nan)
-    walk_end = ic + np.where(np.isfinite(raw_step) & (raw_step < 1.5), raw_step, 0.5)
-    read_end = np.where(is_run, to, walk_end)
-    votes = side_votes(ic * fs, read_end * fs, is_run, fs, kin.obliquity_deg, kin.rotation_deg, acc_level[:, 2])
-    sides = label_sides(ic, votes, bout_id)
-
-    n = len(ic)
-    cols: dict[str, Array] = {c: np.full(n, np.nan) for c in STEP_COLUMNS if c != "side"}
-    cols["ic_s"], cols["to_s"] = ic, to
-    cols["step_time_s"] = step_time
-    cols["contact_time_ms"] = (to - ic) * 1000.0
-    cols["flight_time_ms"] = np.where(is_run & np.isfinite(step_time), (next_ic - to) * 1000.0, np.nan)
-    r = np.flatnonzero(is_run)
-    if len(r):
-        if kin.has_angles:
-            if seg.full_gyr is not None:  # decimated: integrate the stance angles from the full-rate gyro
-                gyr_src, fs_src, offset = seg.full_gyr, seg.full_fs, seg.full_t0 - seg.t0
-            else:
-                gyr_src, fs_src, offset = seg.gyr, fs, 0.0
-            ang = pelvis_step_angles(
-                gyr_src @ mounting.matrix,
-                fs_src,
-                offset,
-                kin.tilt_deg,
-                kin.obliquity_deg,
-                fs,
-                ic[r],
-                to[r],
-                sides.side[r],
-            )
-            for k, v in ang.items():
-                cols[k][r] = v
-        if lever is not None:  # braking needs the pelvis's own rotation removed (gyroscope + lever arm)
-            for k, v in braking(acc_level[:, 0], ic[r], to[r], fs).items():
-                cols[k][r] = v
-        cols["impact_g"][r] = impact(seg.acc_peak, ic[r], to[r], fs)
-    cols["vertical_oscillation_cm"] = vertical_oscillation(
-        acc_level[:, 1], ic, np.where(np.isfinite(step_time), next_ic, np.nan), fs
-    )
-    cols["side_confidence"] = sides.confidence
-
-    # timing confidence: plausibility, regularity, gaps
-    conf = np.ones(n)
-    flags: list[list[str]] = [[] for _ in range(n)]
-    filled_c = np.concatenate(([0], np.cumsum(seg.filled)))
-    a = np.clip(((ic - 0.05) * fs).astype(int), 0, seg.n)
-    b = np.clip(((np.where(np.isfinite(next_ic), next_ic, ic + 0.5)) * fs).astype(int) + 1, 0, seg.n)
-    near_gap = filled_c[b] - filled_c[a] > 0
-    irregular = ~regular & same_bout
-    for mask, penalty, flag in (
-        (near_gap, 0.6, "gap"),
-        (irregular, 0.3, "irregular"),
-        (sides.side == 0, 0.0, "side_unknown"),
-    ):
-        conf[mask] -= penalty
-        for i in np.flatnonzero(mask):
-            flags[i].append(flag)
-    conf = np.clip(conf, 0.0, 1.0)
-    cols["confidence"] = conf
-
-    steps = pd.DataFrame(cols)
-    steps.insert(0, "side", np.where(sides.side == RIGHT, "R", np.where(sides.side == LEFT, "L", "?")))
-    steps["ic_s"] += seg.t0
-    steps["to_s"] += seg.t0
-    steps["activity"] = np.where(is_run, "run", "walk")
-    steps["bout"] = bout_id
-    steps["low_confidence"] = conf < 0.5
-    steps["flags"] = [",".join(f) for f in flags]
-    return SegmentResult(steps, activity_s, bout_rows, lever, forward_vote, forward_weight)
+def _segment_steps(measured: pd.DataFrame, t0: float, config: AnalysisConfig) -> pd.DataFrame:
+    """Side labels (votes standardised and chained over the whole segment) and the final step table."""
+    running = measured["running"].to_numpy(bool)
+    columns = [measured[c].to_numpy() if c in measured else None for c in _FEATURES]
+    features = VoteFeatures(*columns)  # type: ignore[arg-type]  (side_ml is always there)
+    votes = side_votes(features, running, config.sides)
+    sides = label_sides(measured["ic_s"].to_numpy(), votes, measured["bout"].to_numpy(), config.sides)
+    return step_table(measured[MEASURED_COLUMNS], sides, t0, config.steps)

@@ -1,12 +1,14 @@
-"""Analysis results: ``RunAnalysis`` (per-step table, summary, bouts, quality) and its stable JSON form.
+"""Analysis results: ``RunAnalysis`` (per-step table, summary, its ``RunRecord``, bouts, quality) and its stable
+JSON form.
 
-JSON schema ``gait.analysis/2`` (documented in docs/json-schema.md). A metric that cannot be computed is
-``null`` and ``quality.unavailable`` says why.
+JSON schema ``gait.analysis/2`` (documented in docs/json-schema.md, with the changes from ``/1``). A metric that
+cannot be computed is ``null`` and ``quality.unavailable`` says why.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from gait.analysis.summary import SUMMARY_METRICS, RunSummary
+from gait.analysis.summary import SUMMARY_METRICS, RunRecord, RunSummary
 
 if TYPE_CHECKING:
     from gait.analysis.align import Mounting
-    from gait.analysis.orientation import LeverArm
+    from gait.analysis.lever import LeverArm
+    from gait.analysis.screen import Screened
     from gait.analysis.signal import Segment
     from gait.recording.model import Recording
 
@@ -61,78 +64,24 @@ class Quality:
         lever: LeverArm | None,
         steps: pd.DataFrame,
         summary: RunSummary,
-        non_finite: int = 0,
+        screened: Screened | None = None,
     ) -> Quality:
-        flags: list[str] = []
-        msgs: list[str] = []
-        unavailable: dict[str, str] = {}
+        notes = _Notes()
         has_gyro = recording.imu.has_gyro
-        t = recording.imu.t
-        dt = np.diff(t)
+        dt = np.diff(recording.imu.t)
         gaps = dt > 3.0 / fs
         gap_total = float(np.sum(dt[gaps] - 1.0 / fs)) if gaps.any() else 0.0
         run = steps[steps["activity"] == "run"] if len(steps) else steps
-        if not has_gyro:
-            flags.append("no_gyroscope")
-            msgs.append(
-                "No gyroscope: pelvic angles (drop, tilt, rotation) need angular rate; left/right comes "
-                "from side-to-side acceleration only and is less certain."
-            )
-            for m in ANGLE_METRICS:
-                unavailable[m] = "no gyroscope in this recording"
-        if fs < 0.99 * 100:  # within 1 % of 100 Hz is nominal (a phone at 99.8 Hz)
-            flags.append("low_sample_rate")
-            msgs.append(f"Sample rate {fs:.0f} Hz: impact peaks are underestimated below ~100 Hz.")
-        if gaps.any():
-            flags.append("gaps")
-            msgs.append(
-                f"{int(gaps.sum())} gaps in the samples ({gap_total:.1f} s in total); steps next to "
-                "them are flagged and excluded."
-            )
-        if non_finite:
-            flags.append("non_finite")
-            msgs.append(f"{non_finite} samples were not numbers (NaN or infinite) and were left out as gaps.")
-        if recording.recovered:
-            flags.append("recovered")
-            msgs.append("The recording was not closed cleanly and was recovered from its crash log.")
-        if summary.running_s < 10 or summary.n_used < 10:
-            flags.append("little_running")
-            msgs.append(
-                f"Only {summary.running_s:.0f} s of running ({summary.n_used} usable steps): "
-                "running metrics are unavailable or unreliable."
-            )
-            if summary.n_used == 0:
-                for m in ("cadence_spm", *SUMMARY_METRICS):
-                    unavailable.setdefault(m, "no running detected")
-        if mounting.forward_sign_margin < 0.1:
-            flags.append("forward_uncertain")
-            msgs.append("The forward direction of the sensor is uncertain: braking and left/right may be swapped.")
-        if len(run) and summary.side_confidence is not None and summary.side_confidence < 0.6:
-            flags.append("sides_uncertain")
-            msgs.append("Left/right labels are uncertain; per-side values are withheld where confidence is low.")
-        if lever is None and summary.n_used >= 10:
-            if has_gyro:
-                flags.append("no_rotation_compensation")
-                msgs.append(
-                    "The pelvis-rotation correction could not be fitted, so braking is not reported and "
-                    "contact times are read at the sensor itself."
-                )
-            for m in ("braking_peak_g", "braking_dv_mps", "braking_duration_ms"):
-                unavailable[m] = (
-                    "needs a gyroscope: at the sacrum the pelvis's own tilting swamps the body's braking"
-                    if not has_gyro
-                    else "pelvis-rotation correction could not be fitted"
-                )
-        if summary.drift_reason:
-            unavailable["drift"] = summary.drift_reason
+        _input_notes(notes, recording, fs, int(gaps.sum()), gap_total, screened)
+        _result_notes(notes, summary, mounting, lever, has_gyro, has_run=len(run) > 0)
         excluded = {}
         if len(run):
             excluded["low_confidence"] = int(run["low_confidence"].sum())
             excluded["side_unknown_or_uncertain"] = int((run["side_confidence"] < 0.6).sum())
         return cls(
-            flags=tuple(flags),
-            messages=tuple(msgs),
-            unavailable=unavailable,
+            flags=tuple(notes.flags),
+            messages=tuple(notes.messages),
+            unavailable=notes.unavailable,
             sample_rate_hz=round(fs, 3),
             has_gyroscope=has_gyro,
             gap_count=int(gaps.sum()),
@@ -142,6 +91,102 @@ class Quality:
             recovered=recording.recovered,
             excluded_steps=excluded,
         )
+
+
+@dataclass
+class _Notes:
+    """The quality notes as they are gathered: machine flags, their plain messages, and why metrics are missing."""
+
+    flags: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+    def add(self, flag: str, message: str) -> None:
+        self.flags.append(flag)
+        self.messages.append(message)
+
+
+def _input_notes(
+    notes: _Notes, recording: Recording, fs: float, n_gaps: int, gap_total: float, screened: Screened | None
+) -> None:
+    """What the samples themselves allow: a gyroscope, the rate, gaps, samples that are not measurements
+    (``screen``), a recovered file."""
+    if not recording.imu.has_gyro:
+        notes.add(
+            "no_gyroscope",
+            "No gyroscope: pelvic angles (drop, tilt, rotation) need angular rate; left/right comes "
+            "from side-to-side acceleration only and is less certain.",
+        )
+        notes.unavailable.update(dict.fromkeys(ANGLE_METRICS, "no gyroscope in this recording"))
+    if fs < 0.99 * 100:  # within 1 % of 100 Hz is nominal (a phone at 99.8 Hz)
+        notes.add("low_sample_rate", f"Sample rate {fs:.0f} Hz: impact peaks are underestimated below ~100 Hz.")
+    if n_gaps:
+        notes.add(
+            "gaps",
+            f"{n_gaps} gaps in the samples ({gap_total:.1f} s in total); steps next to them are flagged and excluded.",
+        )
+    if screened is not None:
+        _screen_notes(notes, screened)
+    if recording.recovered:
+        notes.add("recovered", "The recording was not closed cleanly and was recovered from its crash log.")
+
+
+def _screen_notes(notes: _Notes, screened: Screened) -> None:
+    """The samples ``screen`` left out: not numbers, beyond any real sensor's range, a stopped gyroscope."""
+    if screened.non_finite:
+        notes.add(
+            "non_finite", f"{screened.non_finite} samples were not numbers (NaN or infinite) and were left out as gaps."
+        )
+    if screened.out_of_range:
+        notes.add(
+            "out_of_range",
+            f"{screened.out_of_range} samples beyond any real sensor's range (|acc| > 200 g or |gyro| > 70 rad/s) "
+            "were left out as gaps.",
+        )
+    if screened.gyro_dropped:
+        notes.add(
+            "gyroscope_missing",
+            "The gyroscope sent nothing for most of the recording: analysed with the accelerometer alone.",
+        )
+
+
+def _result_notes(
+    notes: _Notes, summary: RunSummary, mounting: Mounting, lever: LeverArm | None, has_gyro: bool, has_run: bool
+) -> None:
+    """What the analysis could establish: enough running, the forward direction, sides, the lever arm, drift."""
+    if summary.running_s < 10 or summary.n_used < 10:
+        notes.add(
+            "little_running",
+            f"Only {summary.running_s:.0f} s of running ({summary.n_used} usable steps): "
+            "running metrics are unavailable or unreliable.",
+        )
+        if summary.n_used == 0:
+            for m in ("cadence_spm", *SUMMARY_METRICS):
+                notes.unavailable.setdefault(m, "no running detected")
+    if mounting.forward_sign_margin < 0.1:
+        notes.add(
+            "forward_uncertain",
+            "The forward direction of the sensor is uncertain: braking and left/right may be swapped.",
+        )
+    if has_run and summary.side_confidence is not None and summary.side_confidence < 0.6:
+        notes.add(
+            "sides_uncertain", "Left/right labels are uncertain; per-side values are withheld where confidence is low."
+        )
+    if lever is None and summary.n_used >= 10:
+        if has_gyro:
+            notes.add(
+                "no_rotation_compensation",
+                "The pelvis-rotation correction could not be fitted, so braking is not reported and "
+                "contact times are read at the sensor itself.",
+            )
+        why = (
+            "pelvis-rotation correction could not be fitted"
+            if has_gyro
+            else "needs a gyroscope: at the sacrum the pelvis's own tilting swamps the body's braking"
+        )
+        notes.unavailable.update(dict.fromkeys(("braking_peak_g", "braking_dv_mps", "braking_duration_ms"), why))
+    if summary.drift_reason:
+        notes.unavailable["drift"] = summary.drift_reason
 
 
 @dataclass(frozen=True)
@@ -159,6 +204,16 @@ class RunAnalysis:
     findings: tuple[Any, ...] | None = None
     #: what the findings were judged against (runner, baseline, weekly load, red flags), JSON-ready
     context: dict[str, Any] | None = None
+    #: running speed and distance, known only from outside the movement (a foot pod, a watch, the runner);
+    #: filled by ``gait.analyze``
+    speed_mps: float | None = None
+    distance_m: float | None = None
+
+    @functools.cached_property
+    def record(self) -> RunRecord:
+        """The run in one flat row (``RunRecord``): what the JSON's numbers, the store, batch rows, the
+        dashboard and the reports show."""
+        return self.summary.record(speed_mps=self.speed_mps, distance_m=self.distance_m)
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object (schema ``gait.analysis/2``)."""
@@ -176,27 +231,10 @@ class RunAnalysis:
                 "placement": meta.placement,
                 "start_utc": meta.start_utc,
             },
-            "duration_s": _num(s.duration_s, 2),
-            "running_s": _num(s.running_s, 1),
-            "walking_s": _num(s.walking_s, 1),
-            "still_s": _num(s.still_s, 1),
-            "steps": s.n_steps,
-            "steps_used": s.n_used,
-            "steps_excluded_low_confidence": s.n_excluded,
-            "steps_left": s.n_left,
-            "steps_right": s.n_right,
-            "cadence_spm": _num(s.cadence_spm, 2),
-            "walking_cadence_spm": _num(s.walking_cadence_spm, 2),
+            **self.record.to_dict(),  # the run's numbers, one key per RunRecord field
         }
-        for m in SUMMARY_METRICS:
-            if m == "pelvic_drop_deg":
-                side = s.per_side[m]
-                d[m] = {"left": _num(side.left, 2), "right": _num(side.right, 2)}
-            else:
-                d[m] = _num(s.medians[m], 3)
         d["per_side"] = {m: {"left": _num(v.left, 3), "right": _num(v.right, 3)} for m, v in s.per_side.items()}
         d["asymmetry_pct"] = {m: v.asymmetry_pct() for m, v in s.per_side.items()}
-        d["side_confidence"] = _num(s.side_confidence, 3)
         d["drift"] = {
             "available": not s.drift_reason,
             "reason": s.drift_reason,

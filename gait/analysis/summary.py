@@ -1,12 +1,21 @@
-"""Run summary: medians overall and per side, left/right asymmetry, drift over the run, data quality.
+"""Run summary: medians overall and per side, left/right asymmetry, drift over the run; and ``RunRecord``, the
+run in one flat row that everything downstream reads.
 
 Summaries use only confident steps: timing confidence >= ``MIN_CONFIDENCE`` for every metric and, for
 per-side values, side confidence >= ``MIN_SIDE_CONFIDENCE``. What was left out is counted, never averaged in.
+
+``RunRecord`` is the one place a run's numbers are named: the JSON's numbers, the run store's columns, ``gait
+batch`` rows, the dashboard, the reports and the live view are all derived from its fields, so a name is
+defined once and a mistyped one raises instead of showing an empty value.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,7 +74,163 @@ class Drift:
 
 
 @dataclass(frozen=True)
+class FieldInfo:
+    """What a ``RunRecord`` field holds: its unit as shown, a short label, the decimals shown, one line of meaning."""
+
+    name: str
+    unit: str
+    label: str
+    digits: int
+    meaning: str
+    integer: bool = False  # a count
+
+
+def _field(unit: str, label: str, digits: int, meaning: str) -> Any:
+    return field(default=None, metadata={"info": (unit, label, digits, meaning)})
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run in one flat row: every number gait reports for a run, in the unit its name says; ``None`` where
+    it cannot be computed (``RunAnalysis.quality.unavailable`` says why) or, for a run stored by an older
+    version, was not kept. Per-side values use confidently-sided steps only."""
+
+    duration_s: float | None = _field("s", "Recorded", 1, "first to last sample")
+    running_s: float | None = _field("s", "Running time", 1, "time classified as running")
+    walking_s: float | None = _field("s", "Walking time", 1, "time classified as walking")
+    still_s: float | None = _field("s", "Still time", 1, "time classified as standing still")
+    steps: int | None = _field("", "Running steps", 0, "running steps (stances) detected")
+    steps_used: int | None = _field("", "Steps used", 0, "running steps confident enough for the summary")
+    steps_excluded_low_confidence: int | None = _field(
+        "", "Steps left out", 0, "running steps left out (next to gaps, irregular)"
+    )
+    steps_left: int | None = _field("", "Left steps", 0, "used steps with a confident left label")
+    steps_right: int | None = _field("", "Right steps", 0, "used steps with a confident right label")
+    cadence_spm: float | None = _field(
+        "spm", "Cadence", 1, "running steps per minute (least-squares step period over regular steps)"
+    )
+    walking_cadence_spm: float | None = _field("spm", "Walking cadence", 1, "the same for walking steps")
+    contact_time_ms: float | None = _field("ms", "Contact time", 0, "median ground contact time")
+    flight_time_ms: float | None = _field("ms", "Flight time", 0, "median time from toe-off to the next contact")
+    vertical_oscillation_cm: float | None = _field(
+        "cm", "Vertical oscillation", 1, "median up-down excursion of the pelvis per step (overestimates the "
+        "centre of mass's by ~1.5 cm)"
+    )  # fmt: skip
+    impact_g: float | None = _field("g", "Impact", 2, "median peak acceleration in stance (gravity included)")
+    braking_peak_g: float | None = _field(
+        "g", "Braking peak", 2, "median largest deceleration between contact and the slowest point"
+    )
+    braking_dv_mps: float | None = _field("m/s per step", "Braking", 2, "median forward speed lost per step")
+    braking_duration_ms: float | None = _field(
+        "ms", "Braking time", 0, "median time from contact to the slowest point of the stance"
+    )
+    pelvic_drop_deg: float | None = _field(
+        "deg", "Pelvic drop", 1, "median contralateral pelvic drop over confident steps of both sides"
+    )
+    pelvic_drop_left_deg: float | None = _field(
+        "deg", "Pelvic drop, left stance", 1, "median drop of the right hip while the left foot is on the ground"
+    )
+    pelvic_drop_right_deg: float | None = _field(
+        "deg", "Pelvic drop, right stance", 1, "median drop of the left hip while the right foot is on the ground"
+    )
+    pelvic_drop_right_minus_left_deg: float | None = _field(
+        "deg", "Pelvic drop, right minus left", 1, "right-stance minus left-stance pelvic drop"
+    )
+    pelvic_obliquity_range_deg: float | None = _field(
+        "deg", "Pelvic obliquity range", 1, "median range of pelvic obliquity during stance"
+    )
+    pelvic_tilt_range_deg: float | None = _field(
+        "deg", "Pelvic tilt range", 1, "median range of pelvic tilt during stance"
+    )
+    pelvic_rotation_range_deg: float | None = _field(
+        "deg", "Pelvic rotation range", 1, "median range of pelvic rotation during stance"
+    )
+    contact_time_asymmetry_pct: float | None = _field(
+        "%", "Contact time R vs L", 1, "100 * (right - left) / mean of the per-side contact times"
+    )
+    braking_asymmetry_pct: float | None = _field(
+        "%", "Braking R vs L", 1, "100 * (right - left) / mean of the per-side braking"
+    )
+    side_confidence: float | None = _field("", "Side confidence", 2, "0-1, median confidence of the side labels")
+    cadence_drift_spm: float | None = _field(
+        "spm",
+        "Cadence drift",
+        1,
+        f"last fifth of the running minus the first (runs of {MIN_DRIFT_RUN_S / 60:g} min or more)",
+    )
+    contact_time_drift_ms: float | None = _field("ms", "Contact time drift", 0, "the same for contact time")
+    pelvic_drop_left_drift_deg: float | None = _field(
+        "deg", "Pelvic drop drift, left stance", 1, "the same for left-stance pelvic drop"
+    )
+    pelvic_drop_right_drift_deg: float | None = _field(
+        "deg", "Pelvic drop drift, right stance", 1, "the same for right-stance pelvic drop"
+    )
+    braking_dv_drift_mps: float | None = _field("m/s per step", "Braking drift", 2, "the same for braking")
+    vertical_oscillation_drift_cm: float | None = _field(
+        "cm", "Vertical oscillation drift", 1, "the same for vertical oscillation"
+    )
+    speed_mps: float | None = _field(
+        "m/s", "Speed", 2, "running speed, when known: a foot pod's median, else distance / running time"
+    )
+    distance_m: float | None = _field("m", "Distance", 0, "distance, when known (a foot pod, a watch, the runner)")
+
+    @staticmethod
+    def names() -> tuple[str, ...]:
+        """Every field, in order: the store's columns and the batch table's value columns."""
+        return tuple(RECORD_FIELDS)
+
+    @staticmethod
+    def info(name: str) -> FieldInfo:
+        """A field's unit, label, decimals and meaning; an unknown name raises (never an empty card)."""
+        try:
+            return RECORD_FIELDS[name]
+        except KeyError:
+            raise KeyError(f"{name!r} is not a RunRecord field (see gait.analysis.summary.RECORD_FIELDS)") from None
+
+    def value(self, name: str) -> float | int | None:
+        """A field by name (for tables generated from field names); an unknown name raises."""
+        return getattr(self, self.info(name).name)
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        """JSON-ready: floats to 3 decimals, NaN or infinite as ``None``."""
+        return {k: _json_number(v) for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunRecord:
+        """From ``to_dict`` output or a store row: unknown keys are ignored, missing fields are ``None``."""
+        return cls(**{k: _as_type(k, d[k]) for k in RECORD_FIELDS if k in d})
+
+
+def _json_number(x: float | int | None) -> float | int | None:
+    if x is None or isinstance(x, int):
+        return x
+    x = float(x)
+    return None if math.isnan(x) or math.isinf(x) else round(x, 3)
+
+
+def _as_type(name: str, x: Any) -> float | int | None:
+    if x is None:
+        return None
+    return int(x) if RECORD_FIELDS[name].integer else float(x)
+
+
+RECORD_FIELDS: dict[str, FieldInfo] = {
+    f.name: FieldInfo(f.name, *f.metadata["info"], integer=str(f.type).startswith("int"))
+    for f in dataclasses.fields(RunRecord)
+}
+
+
+def record_fields_markdown() -> str:
+    """The fields as a markdown table (embedded in docs/json-schema.md; a test keeps it in step)."""
+    rows = ["| key | unit | meaning |", "|---|---|---|"]
+    rows += [f"| `{f.name}` | {f.unit or '-'} | {f.meaning} |" for f in RECORD_FIELDS.values()]
+    return "\n".join(rows)
+
+
+@dataclass(frozen=True)
 class RunSummary:
+    """Result of the summary stage: time per activity, step counts, medians overall and per side, drift."""
+
     duration_s: float
     running_s: float
     walking_s: float
@@ -83,6 +248,45 @@ class RunSummary:
     drift: dict[str, Drift]
     drift_reason: str | None = None
     notes: tuple[str, ...] = field(default=())
+
+    def record(self, speed_mps: float | None = None, distance_m: float | None = None) -> RunRecord:
+        """The summary as one flat ``RunRecord`` (speed and distance come from outside the movement analysis)."""
+        drop = self.per_side["pelvic_drop_deg"]
+
+        def drift(metric: str, part: str = "change") -> float | None:
+            d = self.drift.get(metric)
+            return None if d is None else getattr(d, part)
+
+        return RunRecord(
+            duration_s=self.duration_s,
+            running_s=self.running_s,
+            walking_s=self.walking_s,
+            still_s=self.still_s,
+            steps=self.n_steps,
+            steps_used=self.n_used,
+            steps_excluded_low_confidence=self.n_excluded,
+            steps_left=self.n_left,
+            steps_right=self.n_right,
+            cadence_spm=self.cadence_spm,
+            walking_cadence_spm=self.walking_cadence_spm,
+            **self.medians,
+            pelvic_drop_left_deg=drop.left,
+            pelvic_drop_right_deg=drop.right,
+            pelvic_drop_right_minus_left_deg=None
+            if drop.left is None or drop.right is None
+            else drop.right - drop.left,
+            contact_time_asymmetry_pct=self.per_side["contact_time_ms"].asymmetry_pct(),
+            braking_asymmetry_pct=self.per_side["braking_dv_mps"].asymmetry_pct(),
+            side_confidence=self.side_confidence,
+            cadence_drift_spm=drift("cadence_spm"),
+            contact_time_drift_ms=drift("contact_time_ms"),
+            pelvic_drop_left_drift_deg=drift("pelvic_drop_deg", "left_change"),
+            pelvic_drop_right_drift_deg=drift("pelvic_drop_deg", "right_change"),
+            braking_dv_drift_mps=drift("braking_dv_mps"),
+            vertical_oscillation_drift_cm=drift("vertical_oscillation_cm"),
+            speed_mps=speed_mps,
+            distance_m=distance_m,
+        )
 
 
 def _median(x: pd.Series | np.ndarray) -> float | None:
@@ -126,6 +330,7 @@ def cadence_from_steps(steps: pd.DataFrame) -> float | None:
 
 
 def summarise(steps: pd.DataFrame, duration_s: float, activity_s: dict[str, float]) -> RunSummary:
+    """Stage: summary. The run's medians, per-side values, cadence and drift from its per-step table."""
     run = steps[steps["activity"] == "run"]
     used = run[~run["low_confidence"]]
     sided = used[used["side_confidence"] >= MIN_SIDE_CONFIDENCE]

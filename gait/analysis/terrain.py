@@ -287,50 +287,57 @@ def _best(cands: list[_Speed], n: int) -> tuple[Array, Array, Array, list[str]]:
 
 
 def _altitude(sources: Sequence[Source], grid: Array, cfg: TerrainConfig) -> tuple[Array, Array, float, str]:
-    """Altitude on the grid (relative), its quality, the grade window (m) and the source's label."""
-    gap = cfg.max_sample_gap_s
-    k_med = max(1, round(cfg.baro_median_s * cfg.grid_hz) | 1)
-    for s in sources:  # the barometer first
-        if s.kind != "baro":
-            continue
-        p = _col(s.data, "pressure_hpa")
-        p = np.where((p > 100) & (p < 1200), p, np.nan)  # hPa: anything else is not a pressure
-        if np.isfinite(p).sum() >= 2:
-            alt = pressure_altitude_m(p, float(p[np.isfinite(p)][0]))
-        else:
-            alt = _col(s.data, "altitude_m")
-        if np.isfinite(alt).sum() < 2:
-            continue
-        h = _on_grid(s.data.t, alt, grid, gap)
-        ok = np.isfinite(h)
-        if ok.sum() >= 2:
-            filled = np.interp(np.arange(len(h)), np.flatnonzero(ok), h[ok])
-            h = np.where(ok, median_filter(filled, size=k_med, mode="nearest"), np.nan)
-        return h, np.where(np.isfinite(h), BARO_QUALITY, 0.0), cfg.baro_window_m, f"barometer ({s.name})"
+    """Altitude on the grid (relative), its quality, the grade window (m) and the source's label: the barometer
+    first, else the location source with the best mean quality."""
+    for s in sources:
+        if s.kind == "baro" and (found := _baro_altitude(s, grid, cfg)) is not None:
+            return found
     best: tuple[Array, Array, float, str] | None = None
     for s in sources:
-        if s.kind != "location":
-            continue
-        alt, vacc = _col(s.data, "altitude_m"), _col(s.data, "vertical_accuracy_m")
-        if np.isfinite(alt).sum() < 2:
-            continue
-        if not np.isfinite(vacc).any():  # a watch's altitude: barometric on most running watches
-            h = _on_grid(s.data.t, alt, grid, gap)
-            cand = (h, np.where(np.isfinite(h), DEVICE_ALTITUDE_QUALITY, 0.0), cfg.device_altitude_window_m,
-                    f"watch altitude ({s.name})")  # fmt: skip
-        else:
-            keep = (vacc > 0) & (vacc <= cfg.max_vertical_accuracy_m)
-            h = _on_grid(s.data.t[keep], alt[keep], grid, gap)
-            q = _on_grid(s.data.t[keep], np.clip(1.0 - vacc[keep] / 20.0, 0.05, GPS_ALTITUDE_QUALITY), grid, gap)
-            cand = (h, np.where(np.isfinite(h), np.nan_to_num(q), 0.0), cfg.gps_altitude_window_m,
-                    f"GPS altitude ({s.name})")  # fmt: skip
-        if best is None or np.nanmean(cand[1]) > np.nanmean(best[1]):
+        cand = _location_altitude(s, grid, cfg) if s.kind == "location" else None
+        if cand is not None and (best is None or np.nanmean(cand[1]) > np.nanmean(best[1])):
             best = cand
     if best is None:
         return np.full(len(grid), np.nan), np.zeros(len(grid)), cfg.baro_window_m, ""
     h = best[0]
     first = h[np.isfinite(h)]
     return (h - first[0] if len(first) else h), best[1], best[2], best[3]
+
+
+def _baro_altitude(s: Source, grid: Array, cfg: TerrainConfig) -> tuple[Array, Array, float, str] | None:
+    """A barometer's altitude (from its pressure, else its own relative altitude), median-filtered on the grid."""
+    p = _col(s.data, "pressure_hpa")
+    p = np.where((p > 100) & (p < 1200), p, np.nan)  # hPa: anything else is not a pressure
+    alt = (
+        pressure_altitude_m(p, float(p[np.isfinite(p)][0])) if np.isfinite(p).sum() >= 2 else _col(s.data, "altitude_m")
+    )
+    if np.isfinite(alt).sum() < 2:
+        return None
+    h = _on_grid(s.data.t, alt, grid, cfg.max_sample_gap_s)
+    ok = np.isfinite(h)
+    if ok.sum() >= 2:
+        k_med = max(1, round(cfg.baro_median_s * cfg.grid_hz) | 1)
+        filled = np.interp(np.arange(len(h)), np.flatnonzero(ok), h[ok])
+        h = np.where(ok, median_filter(filled, size=k_med, mode="nearest"), np.nan)
+    return h, np.where(np.isfinite(h), BARO_QUALITY, 0.0), cfg.baro_window_m, f"barometer ({s.name})"
+
+
+def _location_altitude(s: Source, grid: Array, cfg: TerrainConfig) -> tuple[Array, Array, float, str] | None:
+    """A location source's altitude: a watch's (no vertical accuracy: barometric on most running watches) or a
+    GPS fix's, weighted by its vertical accuracy."""
+    gap = cfg.max_sample_gap_s
+    alt, vacc = _col(s.data, "altitude_m"), _col(s.data, "vertical_accuracy_m")
+    if np.isfinite(alt).sum() < 2:
+        return None
+    if not np.isfinite(vacc).any():
+        h = _on_grid(s.data.t, alt, grid, gap)
+        return (h, np.where(np.isfinite(h), DEVICE_ALTITUDE_QUALITY, 0.0), cfg.device_altitude_window_m,
+                f"watch altitude ({s.name})")  # fmt: skip
+    keep = (vacc > 0) & (vacc <= cfg.max_vertical_accuracy_m)
+    h = _on_grid(s.data.t[keep], alt[keep], grid, gap)
+    q = _on_grid(s.data.t[keep], np.clip(1.0 - vacc[keep] / 20.0, 0.05, GPS_ALTITUDE_QUALITY), grid, gap)
+    return (h, np.where(np.isfinite(h), np.nan_to_num(q), 0.0), cfg.gps_altitude_window_m,
+            f"GPS altitude ({s.name})")  # fmt: skip
 
 
 def _slope(x: Array, y: Array, w: Array, k: int) -> Array:

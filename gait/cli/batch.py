@@ -8,9 +8,7 @@ import sys
 import time
 from typing import Any
 
-from tqdm import tqdm
-
-from gait.cli.commands import _csv_options
+from gait.cli.commands import _analysis_config, _csv_options
 
 SHOWN = (
     ("name", "run", "{}"),
@@ -31,6 +29,8 @@ def _cell(value: Any, fmt: str) -> str:
 
 
 def batch(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from gait.batch import BatchResult, check_output, list_recordings, run_batch, write_summary
     from gait.errors import RecordingError
 
@@ -39,10 +39,11 @@ def batch(args: argparse.Namespace) -> int:
     paths, ignored = list_recordings(args.folder, recursive=args.recursive)
     if not paths:
         raise RecordingError(f"{args.folder}: no recordings or .csv files in this folder")
+    config = _analysis_config(args)
     bar = tqdm(total=len(paths), desc="analysing", unit="rec", file=sys.stderr, disable=None)
     start = time.perf_counter()
     try:
-        rows = run_batch(paths, args.workers, _csv_options(args), lambda row: bar.update(1), args.dask)
+        rows = run_batch(paths, args.workers, _csv_options(args), lambda row: bar.update(1), args.dask, config=config)
     finally:
         bar.close()
     result = BatchResult(rows, ignored)

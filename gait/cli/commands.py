@@ -1,20 +1,24 @@
-"""Command handlers: each takes parsed arguments, calls the library, prints, returns an exit code."""
+"""Command handlers: each takes parsed arguments, calls the library, prints, returns an exit code.
+
+The library (numpy, pandas, scipy) is imported inside the commands, so building the parser and ``gait --help``
+stay quick and light commands start fast.
+"""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any
 
 from gait.errors import GaitError, RecordingError
-from gait.recording import find_recordings, load
-from gait.recording import recover as recover_folder
-from gait.store import RunStore, StoreError
 
-# The analysis stack (scipy) is imported inside the commands that need it, so errors and light commands are quick.
+if TYPE_CHECKING:
+    from gait.analysis import AnalysisConfig
+    from gait.analysis.result import RunAnalysis
+    from gait.store import RunStore
 
 
 def _csv_options(args: argparse.Namespace) -> dict[str, str]:
@@ -30,6 +34,8 @@ def _csv_options(args: argparse.Namespace) -> dict[str, str]:
 
 def _open_store(args: argparse.Namespace, required: bool) -> RunStore | None:
     """The run store; for analysis a store that cannot be opened is a warning (results still print)."""
+    from gait.store import RunStore, StoreError
+
     try:
         return RunStore(args.store)
     except StoreError as exc:
@@ -39,71 +45,112 @@ def _open_store(args: argparse.Namespace, required: bool) -> RunStore | None:
         return None
 
 
-def analyze(args: argparse.Namespace) -> int:
+def _analysis_config(args: argparse.Namespace) -> AnalysisConfig | None:
+    """The analysis parameters of ``--config FILE.json`` (None: the validated defaults)."""
+    if not args.config:
+        return None
+    from gait.analysis import AnalysisConfig
+
+    return AnalysisConfig.from_file(args.config)
+
+
+def _recordings(args: argparse.Namespace) -> list[Path]:
+    """Every recording the PATH arguments name, oldest first (so each run is judged against the runs before it)."""
+    from gait.recording import find_recordings
+    from gait.runs import chronological
+
     paths: list[Path] = []
     for p in args.paths:
         found = find_recordings(p)
         if not found:
             raise RecordingError(f"{p}: no recordings or .csv files in this folder")
         paths += found
-    from gait.cli.report_text import format_text
-    from gait.runs import analyze as run_analysis
-    from gait.runs import chronological
-
     if args.distance_km is not None and len(paths) > 1:
         raise RecordingError("--distance-km applies to one recording; analyse the others separately")
-    paths = chronological(paths)  # oldest first, so each run is judged against the runs before it
-    store = _open_store(args, required=False)
-    many = len(paths) > 1
-    steps_dir = None
-    if args.steps_csv and many:
-        steps_dir = Path(args.steps_csv)
-        steps_dir.mkdir(parents=True, exist_ok=True)
-    outputs: list[dict] = []
-    failures: list[str] = []
-    for path in tqdm(paths, desc="analysing", unit="rec", disable=None if many else True, file=sys.stderr):
-        try:
-            rec = load(path, **_csv_options(args))
-            if rec.imu.n == 0 and "watch" in rec.extra:  # a FIT file: the watch's numbers, no IMU to analyse
-                from gait.cli.importing import format_watch_only, watch_only
+    return chronological(paths)
 
-                d = watch_only(rec)
-                outputs.append(d) if args.format == "json" else print(format_watch_only(d))
+
+def _analyse_path(
+    path: Path,
+    args: argparse.Namespace,
+    store: RunStore | None,
+    steps_dir: Path | None,
+    config: AnalysisConfig | None = None,
+) -> RunAnalysis | dict[str, Any]:
+    """One recording analysed against the history (and saved to it unless --no-save); its step table written.
+    A watch's FIT file alone (no IMU samples) gives the watch's own numbers instead."""
+    from gait.recording import load
+    from gait.runs import analyze as run_analysis
+
+    rec = load(path, **_csv_options(args))
+    if rec.imu.n == 0 and "watch" in rec.extra:
+        from gait.cli.importing import watch_only
+
+        return watch_only(rec)
+    result = run_analysis(
+        rec,
+        store=store,
+        runner=args.runner,
+        save=not args.no_save,
+        distance_m=None if args.distance_km is None else 1000.0 * args.distance_km,
+        config=config,
+    )
+    if args.steps_csv:
+        out = steps_dir / f"{path.stem}.steps.csv" if steps_dir else Path(args.steps_csv)
+        try:
+            result.steps.to_csv(out, index=False, float_format="%.6g")
+        except OSError as exc:
+            raise RecordingError(f"{out}: cannot write the step table ({exc.strerror})") from None
+    return result
+
+
+def _show(found: RunAnalysis | dict[str, Any], args: argparse.Namespace, outputs: list[dict[str, Any]]) -> None:
+    """Text now, or JSON collected for the end."""
+    from gait.cli.importing import format_watch_only
+    from gait.cli.report_text import format_text
+
+    if args.format == "json":
+        outputs.append(found if isinstance(found, dict) else found.to_dict())
+    else:
+        print(format_watch_only(found) if isinstance(found, dict) else format_text(found))
+
+
+def analyze(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from gait.batch import each
+
+    paths = _recordings(args)
+    store = _open_store(args, required=False)
+    config = _analysis_config(args)
+    many = len(paths) > 1
+    steps_dir = Path(args.steps_csv) if args.steps_csv and many else None
+    if steps_dir is not None:
+        steps_dir.mkdir(parents=True, exist_ok=True)
+    work = functools.partial(_analyse_path, args=args, store=store, steps_dir=steps_dir, config=config)
+    outputs: list[dict[str, Any]] = []
+    failures = 0
+    with tqdm(total=len(paths), desc="analysing", unit="rec", disable=None if many else True, file=sys.stderr) as bar:
+        for outcome in each(paths, work):  # one after another, in order: the history grows run by run
+            bar.update(1)
+            if outcome.error is not None:
+                if not many:
+                    raise GaitError(outcome.error)
+                failures += 1
+                tqdm.write(f"gait: skipped: {outcome.error}", file=sys.stderr)
                 continue
-            result = run_analysis(
-                rec,
-                store=store,
-                runner=args.runner,
-                save=not args.no_save,
-                distance_m=None if args.distance_km is None else 1000.0 * args.distance_km,
-            )
-        except GaitError as exc:
-            if not many:
-                raise
-            failures.append(str(exc))
-            tqdm.write(f"gait: skipped: {exc}", file=sys.stderr)
-            continue
-        if args.steps_csv:
-            out = steps_dir / f"{path.stem}.steps.csv" if steps_dir else Path(args.steps_csv)
-            try:
-                result.steps.to_csv(out, index=False, float_format="%.6g")
-            except OSError as exc:
-                raise RecordingError(f"{out}: cannot write the step table ({exc.strerror})") from None
-        if args.format == "json":
-            outputs.append(result.to_dict())
-        else:
-            print(format_text(result))
-            if many:
+            _show(outcome.value, args, outputs)
+            if many and args.format != "json":
                 print()
     if args.format == "json":
         print(json.dumps(outputs if many else outputs[0], indent=2))
-    if store is not None and not args.no_save:
+    if store is not None and not args.no_save and not store.read_only:
         print(
             f"saved to the run history ({store.path}); see 'gait history'",
             file=sys.stderr if args.format == "json" else sys.stdout,
         )
     if failures:
-        print(f"gait: {len(failures)} of {len(paths)} recordings could not be analysed", file=sys.stderr)
+        print(f"gait: {failures} of {len(paths)} recordings could not be analysed", file=sys.stderr)
         return 1
     return 0
 
@@ -111,7 +158,8 @@ def analyze(args: argparse.Namespace) -> int:
 def history(args: argparse.Namespace) -> int:
     from gait.cli.report_text import format_history
     from gait.insights.baseline import build_baseline
-    from gait.insights.findings import SEVERITIES
+    from gait.insights.rules import Severity
+    from gait.store import StoreError
 
     store = _open_store(args, required=True)
     assert store is not None
@@ -127,7 +175,7 @@ def history(args: argparse.Namespace) -> int:
                 f"{store.path}: no runs stored for runner {runner!r} (known: {', '.join(store.runners())})"
             )
         latest = runs[0]
-        baseline, similar = build_baseline(latest.values, [r.values for r in runs[1:]])
+        baseline, similar = build_baseline(latest.record, [r.record for r in runs[1:]])
         weeks = store.weekly(runner)
         reports.append(
             {
@@ -138,11 +186,11 @@ def history(args: argparse.Namespace) -> int:
                         "name": r.name,
                         "recording_id": r.recording_id,
                         "synthetic": r.synthetic,
-                        **{k: None if v is None else round(v, 3) for k, v in r.values.items()},
+                        **r.record.to_dict(),
                         "findings": [
                             {"id": f["id"], "title": f["title"], "severity": f["severity"]}
                             for f in r.findings
-                            if f.get("severity") in SEVERITIES[:3]
+                            if f["severity"] != Severity.NOT_ENOUGH_DATA
                         ],
                     }
                     for r in runs[: args.runs]
@@ -160,6 +208,7 @@ def history(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
+    from gait.recording import load
     from gait.reporting.html import render_report
     from gait.runs import analyze as run_analysis
     from gait.runs import short_name
@@ -196,7 +245,11 @@ def simulate(args: argparse.Namespace) -> int:
         drop_drift_right_deg=args.fatigue_drop_right,
         cadence_drift_spm=args.fatigue_cadence,
         braking_dv_mps=args.braking,
+        strike=args.strike,
+        slope_deg=args.slope,
         impact_g=args.impact,
+        wobble_hz=args.wobble,
+        clip_tilt_deg=tuple(args.clip_tilt),
         mounting=args.mounting,
         acc_noise_ms2=0.08 * args.noise,
         gyro_noise_rads=0.01 * args.noise,
@@ -218,6 +271,8 @@ def simulate(args: argparse.Namespace) -> int:
 
 
 def info(args: argparse.Namespace) -> int:
+    from gait.recording import load
+
     rec = load(args.path, **_csv_options(args))
     m = rec.meta
     print(f"{rec.name}")
@@ -246,12 +301,16 @@ def info(args: argparse.Namespace) -> int:
 
 
 def recover(args: argparse.Namespace) -> int:
+    from gait.recording import recover as recover_folder
+
     rec = recover_folder(args.path)
     print(f"{args.path}: complete, {rec.imu.n} samples ({rec.imu.duration_s:.1f} s)")
     return 0
 
 
 def validate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from gait.validation.datasets import lab_data_dir
     from gait.validation.report import markdown, summary_lines
     from gait.validation.run import run_validation
@@ -262,7 +321,8 @@ def validate(args: argparse.Namespace) -> int:
             f"{args.data or '../shared/data'}: lab data folder not found (use --data or GAIT_LAB_DATA)"
         )
     bar = tqdm(desc="validating", unit="analysis", file=sys.stderr, disable=None)
-    result = run_validation(root, quick=args.quick, progress=lambda msg: bar.update(1))
+    config = _analysis_config(args)
+    result = run_validation(root, quick=args.quick, progress=lambda msg: bar.update(1), config=config)
     bar.close()
     print("\n".join(summary_lines(result)))
     if args.out:

@@ -1,13 +1,12 @@
 """``gait dashboard``: analyse the data folder and serve the Dash app on this machine.
 
-The CLI is the one place that reaches up to the ``dashboards`` package (lazily, only for this command), so the
-library itself never depends on Dash.
+The CLI is the one place that reaches up to the ``dashboards`` package (only when this command runs), so the
+library itself never depends on Dash (the import contract in pyproject.toml keeps it so).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from gait.errors import GaitError
 
 def dashboard(args: argparse.Namespace) -> int:
     try:
-        app_module = importlib.import_module("dashboards.app")
+        from dashboards import app as app_module
     except ImportError as exc:
         raise GaitError(f"the dashboard needs Dash: pip install -e . (missing {exc.name})") from None
     data = Path(args.data) if args.data else app_module.default_data_dir()
@@ -24,7 +23,7 @@ def dashboard(args: argparse.Namespace) -> int:
         raise GaitError(f"{data}: no such folder (give the folder of recordings with --data)")
     if not 0 < args.port < 65536:
         raise GaitError(f"--port {args.port}: choose a port between 1 and 65535")
-    app = app_module.create_app(data, args.store, progress=True)
+    app = app_module.create_app(data, args.store, progress=True, host=args.host)
     n = len(app.gait_context.catalog.runs)
     url = f"http://{'localhost' if args.host in ('127.0.0.1', 'localhost') else args.host}:{args.port}/"
     print(f"gait dashboard: {n} runs from {data.resolve()}", file=sys.stderr)

@@ -4,19 +4,21 @@ FIT file (the watch's own running dynamics, since gait's analysis needs raw IMU 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gait.analysis.result import SCHEMA
 from gait.errors import RecordingError
-from gait.recording import Recording, load, save
-from gait.recording.detect import detect_format, read_any
+
+if TYPE_CHECKING:
+    from gait.recording import Recording
 
 NO_IMU = "gait's own analysis needs raw IMU samples (a phone or sensor at the sacrum); a FIT file holds only the " \
     "watch's summary numbers"  # fmt: skip
 
 
 def import_file(args: argparse.Namespace) -> int:
+    from gait.recording import load, save
+    from gait.recording.detect import detect_format, read_any
+
     fmt = detect_format(args.file) if args.format == "auto" else args.format
     opts = {k: v for k, v in (("acc_unit", args.acc_unit), ("gyr_unit", args.gyr_unit)) if v}
     if opts and fmt != "csv":
@@ -44,6 +46,9 @@ def import_file(args: argparse.Namespace) -> int:
 
 def watch_only(rec: Recording) -> dict[str, Any]:
     """The JSON object ``gait analyze`` prints for a recording with watch data but no IMU samples."""
+    import dataclasses
+
+    from gait.analysis.result import SCHEMA
     from gait.runs import watch_summary
 
     w = watch_summary(rec)

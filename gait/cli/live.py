@@ -1,26 +1,25 @@
-"""``gait scan``, ``gait record`` and ``gait replay``: live sources, a status line, a crash-safe recording."""
+"""``gait scan``, ``gait record`` and ``gait replay``: live sources, a status line, a crash-safe recording.
+
+The session itself (sources, recorder, live analysis) is ``gait.live``, shared with the dashboard; this module
+turns options into a ``LiveRequest``, shows the status line and prints what was recorded. Heavy modules are
+imported inside the commands, so ``gait --help`` stays quick.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import json
 import math
-import signal
 import sys
-import tempfile
-import time
-from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gait.analysis.live import LiveAnalyzer
 from gait.errors import DeviceError, RecordingError
-from gait.recording.meta import PLACEMENTS, RecordingMeta
-from gait.sources.connect import ble_sessions, live_meta, make_radio
-from gait.sources.recorder import Recorder, RecorderStatus, RecordResult
 
-SCAN_TIMEOUT_S = 5.0
+if TYPE_CHECKING:
+    from gait.analysis.live import LiveAnalyzer
+    from gait.live import LiveRequest, LiveSession
+    from gait.sources.recorder import Recorder, RecorderStatus, RecordResult
+
 #: the live cadence is recomputed this often (p95 notification -> metric < 0.1 s; ~3 ms of CPU each time)
 LIVE_REFRESH_S = 0.1
 
@@ -32,7 +31,10 @@ def _quiet_bumble() -> None:
 
 
 def scan(args: argparse.Namespace) -> int:
+    import asyncio
+
     from gait.sources.ble.devices import identify
+    from gait.sources.connect import make_radio
 
     _quiet_bumble()
 
@@ -97,6 +99,10 @@ class StatusLine:
 
 async def _run(recorder: Recorder, duration: float | None, status: StatusLine) -> RecordResult:
     """Run the recorder; Ctrl-C (or SIGTERM) stops it cleanly and the recording is closed either way."""
+    import asyncio
+    import contextlib
+    import signal
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -112,13 +118,18 @@ async def _run(recorder: Recorder, duration: float | None, status: StatusLine) -
 
 
 def _default_out(prefix: str) -> Path:
+    from datetime import datetime
+
     from gait.store import default_path
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return default_path().parent / "recordings" / f"{prefix}-{stamp}"
 
 
-def _summarise(result: RecordResult, args: argparse.Namespace) -> None:
+def _summarise(
+    result: RecordResult, *, analyze: bool = True, store: str | None = None, runner: str | None, save: bool
+) -> None:
+    """What was recorded, per stream; then the run analysed (and, with ``save``, added to the run history)."""
     print(f"wrote {result.folder} ({result.duration_s:.0f} s, stopped by {result.stopped_by})")
     for name, st in result.streams.items():
         extra = f", {st.gaps} gap(s)" if st.gaps else ""
@@ -127,178 +138,140 @@ def _summarise(result: RecordResult, args: argparse.Namespace) -> None:
             print(f"  note: {name}: link lost and not re-established before the end ({st.message})")
     for err in result.errors:
         print(f"  note: {err}")
-    if getattr(args, "no_analyze", False):
+    if not analyze:
         return
     from gait.cli.report_text import format_text
     from gait.errors import GaitError
     from gait.recording import load
-    from gait.runs import analyze
+    from gait.runs import analyze as analyze_run
     from gait.store import RunStore, StoreError
 
     try:
-        store = RunStore(getattr(args, "store", None)) if getattr(args, "save", True) else None
+        run_store = RunStore(store) if save else None
     except StoreError as exc:
         print(f"gait: warning: {exc}; not saved to the run history", file=sys.stderr)
-        store = None
+        run_store = None
     try:
-        print(format_text(analyze(load(result.folder), store=store, runner=args.runner, save=store is not None)))
+        print(format_text(analyze_run(load(result.folder), store=run_store, runner=runner, save=run_store is not None)))
     except GaitError as exc:
         print(f"  not analysed: {exc}")
 
 
-def record_phone(args: argparse.Namespace) -> int:
-    """``gait record --phone sensorlogger|phyphox``: a phone over the local network, same recorder and status line."""
-    from gait.sources.phone.phyphox import PhyphoxSource
-    from gait.sources.phone.sensorlogger import DEFAULT_HOST, DEFAULT_PORT, SensorLoggerSource
+def _request(args: argparse.Namespace) -> LiveRequest:
+    """``gait record``'s options as a live request (the same the dashboard's live page makes)."""
+    from gait.live import LiveRequest
+    from gait.sources.phone.sensorlogger import DEFAULT_HOST, DEFAULT_PORT
 
-    if args.device or args.emulate:
-        raise DeviceError("use either --phone or --device/--emulate, not both")
-    placement = (args.placement or ["waist_belt"])[0]
-    if placement not in PLACEMENTS:
-        raise DeviceError(f"unknown placement {placement!r} (choose from {', '.join(PLACEMENTS)})")
-    out = Path(args.out) if args.out else _default_out("phone")
-    if out.exists() and any(out.iterdir()):
-        raise RecordingError(f"{out}: already exists and is not empty (choose another --out)")
-    source: SensorLoggerSource | PhyphoxSource
-    if args.phone == "sensorlogger":
-        if args.url:
-            raise DeviceError("--url is for phyphox; Sensor Logger pushes to gait (use --host/--port/--token)")
-        source = SensorLoggerSource(
-            args.host or DEFAULT_HOST,
-            DEFAULT_PORT if args.port is None else args.port,
-            args.token,
-            platform=args.phone_os,
-            placement=placement,
-        )
-    else:
-        if not args.url:
+    common = {
+        "rate_hz": args.rate,
+        "runner": args.runner,
+        "title": args.title,
+        "placements": tuple(args.placement or ()),
+    }
+    if args.phone:
+        if args.device or args.emulate:
+            raise DeviceError("use either --phone or --device/--emulate, not both")
+        if args.phone == "phyphox" and not args.url:
             raise DeviceError("give --url http://PHONE:PORT as phyphox shows it under 'Allow remote access'")
-        source = PhyphoxSource(args.url, placement=placement, platform="ios" if args.phone_os == "ios" else "android")
-    detail = json.dumps({"app": args.phone, "url": getattr(source, "base", "")})
-    meta = live_meta(title=args.title, runner=args.runner, placement=placement, source="phone", detail=detail)
-    recorder = Recorder(out, meta)
-    recorder.add(source)
-    live = LiveAnalyzer(window_s=30.0, rate_hz=100.0)
-    recorder.on_block.append(lambda b: live.append(b.t, b.values) if b.stream == "imu" else None)
+        if args.phone == "sensorlogger" and args.url:
+            raise DeviceError("--url is for phyphox; Sensor Logger pushes to gait (use --host/--port/--token)")
+        target = args.url if args.phone == "phyphox" else str(DEFAULT_PORT if args.port is None else args.port)
+        host = args.host or DEFAULT_HOST
+        return LiveRequest(args.phone, target, host=host, token=args.token, phone_os=args.phone_os, **common)
+    if not args.device and not args.emulate:
+        raise DeviceError("give --device NAME_OR_ADDRESS (see 'gait scan') or --emulate FAMILY to try without one")
+    if args.device and args.emulate:
+        raise DeviceError("use either --device (real sensors) or --emulate (emulated ones), not both")
+    kind, targets = ("emulated", args.emulate) if args.emulate else ("ble", args.device)
+    feed_s = max(30.0, (args.duration or 600.0) + 10)  # emulated sensors: samples for the whole recording
+    return LiveRequest(kind, tuple(targets), adapter=args.adapter, scan_timeout_s=args.timeout, feed_s=feed_s, **common)
 
-    async def announce() -> None:
-        if isinstance(source, SensorLoggerSource):
-            await source.listening.wait()
-            print(f"listening on {source.host}:{source.port}. In Sensor Logger (Logger page, gear icon), turn on "
-                  f"HTTP Push with the URL:\n  {source.url()}", file=sys.stderr)  # fmt: skip
-            if source.host in ("127.0.0.1", "localhost"):
-                print("  (only this machine can reach 127.0.0.1: for a phone on the Wi-Fi use --host 0.0.0.0)",
-                      file=sys.stderr)  # fmt: skip
-        else:
-            print(f"polling phyphox at {source.base} ...", file=sys.stderr)
-        print(f"recording to {out} (Ctrl-C to stop{'' if args.duration is None else f'; {args.duration:g} s'})",
-              file=sys.stderr)  # fmt: skip
 
-    async def go() -> RecordResult:
-        task = asyncio.create_task(announce())
-        try:
-            return await _run(recorder, args.duration, StatusLine(live))
-        finally:
-            task.cancel()
+async def _announce(session: LiveSession, duration: float | None) -> None:
+    """Tell the user where the phone should send its samples (once the receiver listens) and where they go."""
+    phone = session.phone
+    if phone is not None and hasattr(phone, "listening"):  # Sensor Logger pushes to gait
+        await phone.listening.wait()
+        print(f"listening on {phone.host}:{phone.port}. In Sensor Logger (Logger page, gear icon), turn on "
+              f"HTTP Push with the URL:\n  {phone.url()}", file=sys.stderr)  # fmt: skip
+        if phone.token_generated:
+            print("  (no --token given: gait generated the one in this URL; the phone needs it to send samples)",
+                  file=sys.stderr)  # fmt: skip
+        if phone.host in ("127.0.0.1", "localhost"):
+            print("  (only this machine can reach 127.0.0.1: for a phone on the Wi-Fi use --host 0.0.0.0)",
+                  file=sys.stderr)  # fmt: skip
+    elif phone is not None:
+        print(f"polling phyphox at {phone.base} ...", file=sys.stderr)
+    until = "" if duration is None else f"; {duration:g} s"
+    print(f"recording to {session.folder} (Ctrl-C to stop{until})", file=sys.stderr)
 
-    result = asyncio.run(go())
-    if isinstance(source, SensorLoggerSource):
-        c = source.counts
-        late = f", {source.imu.late} readings too late to keep" if source.imu.late else ""
-        print(f"  push messages: {c['accepted']} accepted, {c['duplicate']} duplicate, {c['rejected']} rejected{late}"
-              + (f" (last: {source.rejections[-1]})" if source.rejections else ""))  # fmt: skip
-    _summarise(result, args)
-    return 0
+
+def _phone_counts(session: LiveSession) -> None:
+    phone = session.phone
+    if phone is None or not hasattr(phone, "counts"):
+        return
+    c = phone.counts
+    late = f", {phone.imu.late} readings over {phone.imu.hold_s:g} s late (kept)" if phone.imu.late else ""
+    print(f"  push messages: {c['accepted']} accepted, {c['duplicate']} duplicate, {c['rejected']} rejected{late}"
+          + (f" (last: {phone.rejections[-1]})" if phone.rejections else ""))  # fmt: skip
 
 
 def record(args: argparse.Namespace) -> int:
-    if getattr(args, "phone", None):
-        return record_phone(args)
+    """``gait record``: sensors, emulated sensors or a phone, a status line, a crash-safe recording, then analysis."""
+    import asyncio
+
+    from gait.live import open_session
+
     _quiet_bumble()
-    emulate = args.emulate or []
-    devices = args.device or []
-    if not devices and not emulate:
-        raise DeviceError("give --device NAME_OR_ADDRESS (see 'gait scan') or --emulate FAMILY to try without one")
-    if devices and emulate:
-        raise DeviceError("use either --device (real sensors) or --emulate (emulated ones), not both")
-    out = Path(args.out) if args.out else _default_out("run")
+    req = _request(args)
+    req.check()
+    out = Path(args.out) if args.out else _default_out("phone" if args.phone else "run")
     if out.exists() and any(out.iterdir()):
         raise RecordingError(f"{out}: already exists and is not empty (choose another --out)")
-    live = LiveAnalyzer(window_s=30.0, rate_hz=args.rate or 104.0)
-    status = StatusLine(live)
 
-    async def go() -> RecordResult:
-        radio = make_radio(
-            emulate, args.rate, duration_s=max(30.0, (args.duration or 600.0) + 10), adapter=args.adapter
-        )
-        try:
-            if emulate:
-                await radio.start()
-            targets = [s.name for s in radio.sensors] if emulate else devices
-            print(f"looking for {', '.join(targets)} ...", file=sys.stderr)
-            meta, sessions = await ble_sessions(
-                radio,
-                targets,
-                args.placement or [],
-                rate_hz=args.rate,
-                scan_timeout_s=1.0 if emulate else args.timeout,
-                title=args.title,
-                runner=args.runner,
-                emulated=bool(emulate),
-            )
-            recorder = Recorder(out, meta)
-            for session in sessions:
-                recorder.add(session)
-            recorder.on_block.append(lambda b: live.append(b.t, b.values) if b.stream == "imu" else None)
-            print(
-                f"recording to {out} (Ctrl-C to stop{'' if args.duration is None else f'; {args.duration:g} s'})",
-                file=sys.stderr,
-            )
-            return await _run(recorder, args.duration, status)
-        finally:
-            await radio.close()
+    async def go() -> tuple[RecordResult, LiveSession]:
+        if not args.phone:
+            print(f"looking for {', '.join(req.targets)} ...", file=sys.stderr)
+        async with open_session(req, out) as session:
+            task = asyncio.create_task(_announce(session, args.duration))
+            try:
+                return await _run(session.recorder, args.duration, StatusLine(session.analyzer)), session
+            finally:
+                task.cancel()
 
-    result = asyncio.run(go())
-    _summarise(result, args)
+    result, session = asyncio.run(go())
+    _phone_counts(session)
+    _summarise(result, analyze=not args.no_analyze, store=args.store, runner=args.runner, save=True)
     return 0
 
 
 def replay(args: argparse.Namespace) -> int:
-    from gait.recording import load
-    from gait.sources.replay import ReplaySource
+    """``gait replay``: a recording through the live path (status line, live cadence, recorder), then analysis."""
+    import asyncio
+    import contextlib
+    import tempfile
+    import time
 
-    rec = load(args.recording)
+    from gait.live import LiveRequest, open_session
+
     speed = math.inf if args.speed == "max" else float(args.speed)
     if speed <= 0:
         raise RecordingError(f"--speed must be positive or 'max', got {args.speed}")
-    tmp = None
-    out = Path(args.out) if args.out else None
-    if out is None:
-        tmp = tempfile.TemporaryDirectory(prefix="gait-replay-")
-        out = Path(tmp.name) / "replay"
-    meta = rec.meta.replace(
-        id=RecordingMeta().id,
-        title=f"replay of {rec.name}",
-        source="replay",
-        source_detail=str(rec.path or ""),
-        complete=False,
-        gaps=(),
-    )
-    recorder = Recorder(out, meta)
-    recorder.add(ReplaySource(rec, "imu", speed))
-    for name in rec.extra:
-        recorder.add(ReplaySource(rec, name, speed))
-    live = LiveAnalyzer(window_s=30.0, rate_hz=rec.imu.rate_hz)
-    recorder.on_block.append(lambda b: live.append(b.t, b.values) if b.stream == "imu" else None)
-    t0 = time.perf_counter()
-    result = asyncio.run(_run(recorder, args.duration, StatusLine(live)))
-    wall = time.perf_counter() - t0
-    print(f"replayed {rec.imu.duration_s:.0f} s of {rec.name} in {wall:.1f} s")
-    args.runner = rec.meta.subject.id or None
-    args.save = False  # a replay is not a new run
-    try:
-        _summarise(result, args)
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
+    req = LiveRequest("replay", args.recording, speed=speed)
+    with contextlib.ExitStack() as stack:
+        out = Path(args.out) if args.out else None
+        if out is None:
+            out = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gait-replay-"))) / "replay"
+
+        async def go() -> tuple[RecordResult, LiveSession]:
+            async with open_session(req, out) as session:
+                return await _run(session.recorder, args.duration, StatusLine(session.analyzer)), session
+
+        t0 = time.perf_counter()
+        result, session = asyncio.run(go())
+        rec = session.replayed
+        assert rec is not None
+        print(f"replayed {rec.imu.duration_s:.0f} s of {rec.name} in {time.perf_counter() - t0:.1f} s")
+        # a replay is not a new run: analysed as the original runner's, not saved
+        _summarise(result, analyze=not args.no_analyze, runner=rec.meta.subject.id or None, save=False)
     return 0

@@ -1,14 +1,20 @@
-"""The ``gait`` command: thin argument parsing around the library. Errors are one line, exit code non-zero."""
+"""The ``gait`` command: thin argument parsing around the library. Errors are one line, exit code non-zero.
+
+Each subcommand names the function that runs it (``gait.cli.commands``, ``live``, ``batch``, ...). Those modules
+import the analysis stack inside their functions, so building the parser (and ``gait --help``) stays quick.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 
 from gait import __version__
+from gait.cli import batch, commands, dashboard, importing, live
 from gait.constants import EMULATED_FAMILIES as EMULATED
 from gait.errors import GaitError
 
@@ -16,6 +22,15 @@ EXIT_ERROR = 1
 SCAN_TIMEOUT = 5.0
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
+
+
+def _add_config_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        metavar="FILE.json",
+        default=None,
+        help='analysis parameters to change, e.g. {"running": {"edge_fraction": 0.3}} (see docs/method.md)',
+    )
 
 
 def _add_csv_options(p: argparse.ArgumentParser) -> None:
@@ -39,12 +54,16 @@ def _add_csv_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_history_options(p: argparse.ArgumentParser) -> None:
+def _add_store_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--store",
         default=None,
         help="run store file (default: $GAIT_HOME/gait.sqlite, GAIT_HOME defaults to ~/.local/share/gait)",
     )
+
+
+def _add_history_options(p: argparse.ArgumentParser) -> None:
+    _add_store_option(p)
     p.add_argument(
         "--runner",
         default=None,
@@ -79,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer only)")
-    p.add_argument("--store", default=None, help="run store file (default: $GAIT_HOME/gait.sqlite)")
-    p.set_defaults(func="dashboard.dashboard")
+    _add_store_option(p)
+    p.set_defaults(func=dashboard.dashboard)
 
     p = sub.add_parser(
         "analyze",
@@ -106,8 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="distance of this run from a watch or treadmill: adds distance to the weekly load and matches "
         "baselines by speed",
     )
+    _add_config_option(p)
     _add_csv_options(p)
-    p.set_defaults(func="analyze")
+    p.set_defaults(func=commands.analyze)
 
     p = sub.add_parser(
         "history",
@@ -121,8 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=20, help="how many recent runs to list (default 20)")
     p.add_argument("--weeks", type=int, default=8, help="how many recent weeks of load to show (default 8)")
     p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
-    p.add_argument("--store", default=None, help="run store file (default: $GAIT_HOME/gait.sqlite)")
-    p.set_defaults(func="history")
+    _add_store_option(p)
+    p.set_defaults(func=commands.history)
 
     p = sub.add_parser(
         "mechanisms",
@@ -131,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         "rule, the evidence grade, suggested actions, caveats and sources.",
     )
     p.add_argument("--format", choices=["text", "markdown", "json"], default="text", help="output format")
-    p.set_defaults(func="mechanisms")
+    p.set_defaults(func=commands.mechanisms)
 
     p = sub.add_parser(
         "report",
@@ -147,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_history_options(p)
     p.add_argument("--no-history", action="store_true", help="judge the run on its own, without the run history")
     _add_csv_options(p)
-    p.set_defaults(func="report")
+    p.set_defaults(func=commands.report)
 
     p = sub.add_parser(
         "simulate",
@@ -170,7 +190,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fatigue-drop-right", type=float, default=0.0, help="drop added by the end of the run, deg")
     p.add_argument("--fatigue-cadence", type=float, default=0.0, help="cadence change by the end, spm")
     p.add_argument("--braking", type=float, default=0.20, help="forward speed lost per step, m/s (default 0.20)")
-    p.add_argument("--impact", type=float, default=1.5, help="heel-strike transient, g (0 = forefoot; default 1.5)")
+    p.add_argument(
+        "--strike",
+        default="rearfoot",
+        choices=["rearfoot", "midfoot", "forefoot"],
+        help="foot strike: how the force rises at landing (default rearfoot)",
+    )
+    p.add_argument("--slope", type=float, default=0.0, help="hill, deg: + uphill, - downhill (default 0, max 15)")
+    p.add_argument(
+        "--impact", type=float, default=None, help="impact force at landing, body weights (default: from --strike)"
+    )
+    p.add_argument("--wobble", type=float, default=15.0, help="clip wobble on soft tissue, Hz (0 = rigid; default 15)")
+    p.add_argument(
+        "--clip-tilt",
+        type=float,
+        nargs=2,
+        default=(0.0, 0.0),
+        metavar=("PITCH", "ROLL"),
+        help="the clip tilted on the pelvis, deg (default 0 0)",
+    )
     p.add_argument(
         "--mounting",
         default="upright",
@@ -182,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-gyro", action="store_true", help="accelerometer only")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    p.set_defaults(func="simulate")
+    p.set_defaults(func=commands.simulate)
 
     p = sub.add_parser(
         "import",
@@ -207,12 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--attach", metavar="RECORDING", help="FIT: put the watch's numbers beside this IMU recording")
     _add_csv_options(p)
-    p.set_defaults(func="importing.import_file")
+    p.set_defaults(func=importing.import_file)
 
     p = sub.add_parser("info", help="show what a recording says about itself")
     p.add_argument("path", help="recording folder or CSV file")
     _add_csv_options(p)
-    p.set_defaults(func="info")
+    p.set_defaults(func=commands.info)
 
     p = sub.add_parser(
         "validate",
@@ -224,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="folder of lab data sets (default: $GAIT_LAB_DATA or ../shared/data)")
     p.add_argument("--out", default=None, help="write the markdown report here (e.g. docs/accuracy.md)")
     p.add_argument("--quick", action="store_true", help="fewer mountings and simulator cases (for a fast look)")
-    p.set_defaults(func="validate")
+    _add_config_option(p)
+    p.set_defaults(func=commands.validate)
 
     p = sub.add_parser(
         "scan",
@@ -245,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=EMULATED,
         help=f"scan emulated sensors instead of the radio ({', '.join(EMULATED)}); repeatable",
     )
-    p.set_defaults(func="live.scan")
+    p.set_defaults(func=live.scan)
 
     p = sub.add_parser(
         "record",
@@ -289,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=SCAN_TIMEOUT, help="seconds to look for the sensors (default 5)")
     p.add_argument("--adapter", default=None, help="Bluetooth adapter, e.g. hci1 (Linux)")
     p.add_argument("--no-analyze", action="store_true", help="only record; do not analyse or save to the history")
-    p.add_argument("--store", default=None, help="run store file (default: $GAIT_HOME/gait.sqlite)")
+    _add_store_option(p)
     g = p.add_argument_group("phones (docs/phones.md)")
     g.add_argument("--phone", choices=["sensorlogger", "phyphox"], help="record a phone app over the local network")
     g.add_argument("--host", default=None, help="Sensor Logger: interface to listen on (default 127.0.0.1; "
@@ -300,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the phone's axis convention (default auto: Sensor Logger from the payload, "
                    "phyphox android)")  # fmt: skip
     g.add_argument("--url", default=None, help="phyphox: the remote-access address, e.g. http://192.168.1.20:8080")
-    p.set_defaults(func="live.record")
+    p.set_defaults(func=live.record)
 
     p = sub.add_parser(
         "replay",
@@ -317,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds of wall time")
     p.add_argument("--no-analyze", action="store_true", help="do not analyse after the replay")
     _add_csv_options(p)
-    p.set_defaults(func="live.replay")
+    p.set_defaults(func=live.replay)
 
     p = sub.add_parser(
         "batch",
@@ -335,8 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="write the table here: .parquet or .csv (default: print only)")
     p.add_argument("--recursive", action="store_true", help="also search sub-folders that are not recordings")
     p.add_argument("--dask", metavar="SCHEDULER_ADDRESS", default=None, help="run on an existing Dask cluster")
+    _add_config_option(p)
     _add_csv_options(p)
-    p.set_defaults(func="batch.batch")
+    p.set_defaults(func=batch.batch)
 
     p = sub.add_parser(
         "recover",
@@ -344,22 +384,44 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rebuild a recording's sample file from its crash log and mark it complete.",
     )
     p.add_argument("path", help="recording folder")
-    p.set_defaults(func="recover")
+    p.set_defaults(func=commands.recover)
     return parser
 
 
+class _Stderr(logging.StreamHandler):
+    """Library warnings (logger ``gait``, e.g. a damaged row in the run history) as one line each on whatever
+    ``sys.stderr`` is at the time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("gait: warning: %(message)s"))
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
+def _show_warnings() -> None:
+    logger = logging.getLogger("gait")
+    if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        logger.addHandler(_Stderr())
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _show_warnings()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_ERROR
     try:
-        import importlib
-
-        module, _, name = args.func.rpartition(".")  # imported here, not at the top: --help stays fast
-        handlers = importlib.import_module(f"gait.cli.{module or 'commands'}")
-        func: Callable[[argparse.Namespace], int] = getattr(handlers, name)
+        func: Callable[[argparse.Namespace], int] = args.func
         return func(args)
     except GaitError as exc:
         print(f"gait: error: {exc}", file=sys.stderr)

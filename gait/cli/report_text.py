@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gait.analysis.result import DISCLAIMER, RunAnalysis
 from gait.analysis.summary import SideValues
+from gait.insights.rules import Severity
 
 
 def _mmss(seconds: float) -> str:
@@ -24,7 +25,7 @@ def _sides(v: SideValues, unit: str, digits: int) -> str:
 
 
 def format_text(result: RunAnalysis) -> str:
-    s = result.summary
+    s, r = result.summary, result.record
     q = result.quality
     meta = result.recording.meta
     origin = (
@@ -37,58 +38,76 @@ def format_text(result: RunAnalysis) -> str:
         f"  Duration      {_mmss(s.duration_s)} min: running {_mmss(s.running_s)}, walking {_mmss(s.walking_s)}, "
         f"still {_mmss(s.still_s)}",
     ]
-    if s.n_steps == 0:
+    if not r.steps:
         lines.append(
             "  No running detected."
-            + (f" Walking cadence {s.walking_cadence_spm:.1f} spm." if s.walking_cadence_spm else "")
+            + (f" Walking cadence {r.walking_cadence_spm:.1f} spm." if r.walking_cadence_spm else "")
         )
     else:
-        med, side = s.medians, s.per_side
-        lines += [
-            f"  Steps         {s.n_steps} running ({s.n_used} used, {s.n_excluded} low-confidence excluded); "
-            f"L {s.n_left} / R {s.n_right}",
-            f"  Cadence       {_fmt(s.cadence_spm, 'spm', 1)}",
-            f"  Contact time  {_fmt(med['contact_time_ms'], 'ms')}{_sides(side['contact_time_ms'], 'ms', 0)}",
-            f"  Flight time   {_fmt(med['flight_time_ms'], 'ms')}",
-            f"  Vertical osc. {_fmt(med['vertical_oscillation_cm'], 'cm', 1)}",
-            f"  Impact        {_fmt(med['impact_g'], 'g', 2)} peak acceleration in stance",
-        ]
-        if med["braking_dv_mps"] is None:
-            lines.append(f"  Braking       n/a ({result.quality.unavailable.get('braking_dv_mps', 'not measured')})")
-        else:
-            lines.append(
-                f"  Braking       {_fmt(med['braking_dv_mps'], 'm/s', 2)} speed lost per step, peak "
-                f"{_fmt(med['braking_peak_g'], 'g', 2)} over {_fmt(med['braking_duration_ms'], 'ms')}"
-                f"{_sides(side['braking_dv_mps'], 'm/s', 2)}"
-            )
-        drop = side["pelvic_drop_deg"]
-        if drop.left is not None or drop.right is not None:
-            lines.append(
-                f"  Pelvic drop   L stance {_fmt(drop.left, 'deg', 1)} / R stance {_fmt(drop.right, 'deg', 1)} "
-                "(opposite hip dropping while that foot is on the ground)"
-            )
-            lines.append(
-                f"  Pelvis range  obliquity {_fmt(med['pelvic_obliquity_range_deg'], 'deg', 1)}, tilt "
-                f"{_fmt(med['pelvic_tilt_range_deg'], 'deg', 1)}, rotation "
-                f"{_fmt(med['pelvic_rotation_range_deg'], 'deg', 1)} during stance"
-            )
-        if s.drift:
-            parts = []
-            for m, label, unit, d in (
-                ("cadence_spm", "cadence", "spm", 1),
-                ("contact_time_ms", "contact", "ms", 0),
-                ("braking_dv_mps", "braking", "m/s", 2),
-            ):
-                if m in s.drift and s.drift[m].change is not None:
-                    parts.append(f"{label} {s.drift[m].change:+.{d}f} {unit}")
-            dd = s.drift.get("pelvic_drop_deg")
-            if dd and dd.left_change is not None and dd.right_change is not None:
-                parts.append(f"drop L {dd.left_change:+.1f} / R {dd.right_change:+.1f} deg")
-            lines.append("  Drift         first vs last 20 % of the run: " + ", ".join(parts))
-        elif s.drift_reason:
-            lines.append(f"  Drift         n/a ({s.drift_reason})")
-    from gait.runs import pod_summary
+        lines += _running_lines(result)
+    lines += _second_opinions(result)
+    lines.append(
+        f"  Quality       {q.sample_rate_hz:.0f} Hz, {'acc + gyro' if q.has_gyroscope else 'accelerometer only'}"
+        f", mounting: {q.mounting}"
+    )
+    lines += [f"    - {msg}" for msg in (*q.messages, *result.recording.notes)]
+    lines += _findings_lines(result)
+    lines.append(f"  {DISCLAIMER}")
+    return "\n".join(lines)
 
+
+def _running_lines(result: RunAnalysis) -> list[str]:
+    r, side = result.record, result.summary.per_side
+    lines = [
+        f"  Steps         {r.steps} running ({r.steps_used} used, {r.steps_excluded_low_confidence} low-confidence "
+        f"excluded); L {r.steps_left} / R {r.steps_right}",
+        f"  Cadence       {_fmt(r.cadence_spm, 'spm', 1)}",
+        f"  Contact time  {_fmt(r.contact_time_ms, 'ms')}{_sides(side['contact_time_ms'], 'ms', 0)}",
+        f"  Flight time   {_fmt(r.flight_time_ms, 'ms')}",
+        f"  Vertical osc. {_fmt(r.vertical_oscillation_cm, 'cm', 1)}",
+        f"  Impact        {_fmt(r.impact_g, 'g', 2)} peak acceleration in stance",
+    ]
+    if r.braking_dv_mps is None:
+        lines.append(f"  Braking       n/a ({result.quality.unavailable.get('braking_dv_mps', 'not measured')})")
+    else:
+        lines.append(
+            f"  Braking       {_fmt(r.braking_dv_mps, 'm/s', 2)} speed lost per step, peak "
+            f"{_fmt(r.braking_peak_g, 'g', 2)} over {_fmt(r.braking_duration_ms, 'ms')}"
+            f"{_sides(side['braking_dv_mps'], 'm/s', 2)}"
+        )
+    if r.pelvic_drop_left_deg is not None or r.pelvic_drop_right_deg is not None:
+        lines.append(
+            f"  Pelvic drop   L stance {_fmt(r.pelvic_drop_left_deg, 'deg', 1)} / R stance "
+            f"{_fmt(r.pelvic_drop_right_deg, 'deg', 1)} (opposite hip dropping while that foot is on the ground)"
+        )
+        lines.append(
+            f"  Pelvis range  obliquity {_fmt(r.pelvic_obliquity_range_deg, 'deg', 1)}, tilt "
+            f"{_fmt(r.pelvic_tilt_range_deg, 'deg', 1)}, rotation {_fmt(r.pelvic_rotation_range_deg, 'deg', 1)} "
+            "during stance"
+        )
+    if result.summary.drift:
+        parts = [
+            f"{label} {change:+.{d}f} {unit}"
+            for change, label, unit, d in (
+                (r.cadence_drift_spm, "cadence", "spm", 1),
+                (r.contact_time_drift_ms, "contact", "ms", 0),
+                (r.braking_dv_drift_mps, "braking", "m/s", 2),
+            )
+            if change is not None
+        ]
+        if r.pelvic_drop_left_drift_deg is not None and r.pelvic_drop_right_drift_deg is not None:
+            parts.append(f"drop L {r.pelvic_drop_left_drift_deg:+.1f} / R {r.pelvic_drop_right_drift_deg:+.1f} deg")
+        lines.append("  Drift         first vs last 20 % of the run: " + ", ".join(parts))
+    elif result.summary.drift_reason:
+        lines.append(f"  Drift         n/a ({result.summary.drift_reason})")
+    return lines
+
+
+def _second_opinions(result: RunAnalysis) -> list[str]:
+    """A foot pod's or a watch's own numbers beside gait's."""
+    from gait.runs import pod_summary, watch_summary
+
+    lines = []
     pod = pod_summary(result.recording)
     if pod is not None:
         dist = f", {pod.distance_m / 1000:.2f} km" if pod.distance_m is not None else ""
@@ -96,15 +115,13 @@ def format_text(result: RunAnalysis) -> str:
             f"  Foot pod      speed {_fmt(pod.speed_mps, 'm/s', 2)}, cadence {_fmt(pod.cadence_spm, 'spm', 0)} "
             f"(its own count, a second opinion){dist}"
         )
-    from gait.runs import watch_summary
-
     watch = watch_summary(result.recording)
-    if watch is not None:  # the watch's numbers beside gait's own (a second opinion)
-        med = s.medians
+    if watch is not None:
+        r = result.record
         pairs = (
-            ("cadence", watch.cadence_spm, s.cadence_spm, "spm", 1),
-            ("contact", watch.contact_time_ms, med["contact_time_ms"], "ms", 0),
-            ("vert. osc.", watch.vertical_oscillation_cm, med["vertical_oscillation_cm"], "cm", 1),
+            ("cadence", watch.cadence_spm, r.cadence_spm, "spm", 1),
+            ("contact", watch.contact_time_ms, r.contact_time_ms, "ms", 0),
+            ("vert. osc.", watch.vertical_oscillation_cm, r.vertical_oscillation_cm, "cm", 1),
         )
         cells = [f"{n} {_fmt(w, u, d)} (gait {_fmt(g, u, d)})" for n, w, g, u, d in pairs]
         lines.append(
@@ -113,17 +130,7 @@ def format_text(result: RunAnalysis) -> str:
             + (f", power {_fmt(watch.power_w, 'W', 0)}" if watch.power_w is not None else "")
             + (f", form power {_fmt(watch.form_power_w, 'W', 0)}" if watch.form_power_w is not None else "")
         )
-    lines.append(
-        f"  Quality       {q.sample_rate_hz:.0f} Hz, {'acc + gyro' if q.has_gyroscope else 'accelerometer only'}"
-        f", mounting: {q.mounting}"
-    )
-    for msg in q.messages:
-        lines.append(f"    - {msg}")
-    for note in result.recording.notes:
-        lines.append(f"    - {note}")
-    lines += _findings_lines(result)
-    lines.append(f"  {DISCLAIMER}")
-    return "\n".join(lines)
+    return lines
 
 
 def _findings_lines(result: RunAnalysis) -> list[str]:
@@ -131,7 +138,7 @@ def _findings_lines(result: RunAnalysis) -> list[str]:
         return []
     ctx = result.context or {}
     lines = [f"  Findings      runner {ctx.get('runner', '?')}; associations from research, not a diagnosis"]
-    shown = [f for f in result.findings if f.severity != "not_enough_data"]
+    shown = [f for f in result.findings if f.severity is not Severity.NOT_ENOUGH_DATA]
     if not shown:
         lines.append("    none: nothing in this run stands out against the rules gait applies")
     for f in shown:
@@ -139,7 +146,7 @@ def _findings_lines(result: RunAnalysis) -> list[str]:
         lines.append(f"      {f.evidence}")
         lines.append(f"      Try: {f.action}")
     for f in result.findings:
-        if f.severity == "not_enough_data":
+        if f.severity is Severity.NOT_ENOUGH_DATA:
             lines.append(f"    [not enough data] {f.title}: {f.evidence}")
     week = (ctx.get("weekly_load") or [None])[-1]
     if week:
@@ -166,7 +173,7 @@ def format_history(h: dict) -> str:
         f"  {'day':<10}  {'run':<28} {'min':>5} {'spm':>6} {'CT ms':>6} {'drop L/R deg':>12} {'brake m/s':>9}  findings"
     )
     for r in h["runs"]:
-        drop = f"{_cell(r['drop_left_deg'])}/{_cell(r['drop_right_deg'])}"
+        drop = f"{_cell(r['pelvic_drop_left_deg'])}/{_cell(r['pelvic_drop_right_deg'])}"
         fs = r["findings"]
         found = f"{fs[0]['severity']}: {fs[0]['title']}" if fs else "-"
         if len(fs) > 1:

@@ -4,7 +4,7 @@ Reads ``RunAnalysis`` objects and plain per-run values; never touches recordings
 """
 
 from gait.insights.baseline import MIN_RUNS, Baseline, build_baseline
-from gait.insights.findings import Finding, evaluate, run_values
+from gait.insights.findings import Finding, evaluate
 from gait.insights.load import RunLoad, WeekLoad, weekly_load
 from gait.insights.mechanisms import BY_ID, MECHANISMS, NOT_A_DIAGNOSIS, RED_FLAGS, Mechanism
 
@@ -21,6 +21,5 @@ __all__ = [
     "WeekLoad",
     "build_baseline",
     "evaluate",
-    "run_values",
     "weekly_load",
 ]

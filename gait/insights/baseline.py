@@ -9,30 +9,34 @@ near-identical runs do not make every small wobble look unusual.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from gait.analysis.summary import RunRecord
 
 MIN_RUNS = 3
 MAX_RUNS = 10  # the most recent similar runs
 PACE_TOLERANCE = 0.10  # contact time (or speed) within +-10 %
 
-#: per-run values a baseline is kept for, with the smallest SD that is meaningful for each
+#: ``RunRecord`` fields a baseline is kept for, with the smallest SD that is meaningful for each
 BASELINE_METRICS: dict[str, float] = {
     "cadence_spm": 1.0,
     "contact_time_ms": 5.0,
     "braking_dv_mps": 0.01,
     "impact_g": 0.05,
     "vertical_oscillation_cm": 0.2,
-    "drop_left_deg": 0.3,
-    "drop_right_deg": 0.3,
-    "drop_diff_deg": 0.4,  # right minus left
-    "asym_contact_pct": 1.0,
-    "asym_braking_pct": 2.0,
-    "rotation_range_deg": 0.5,
-    "tilt_range_deg": 0.5,
+    "pelvic_drop_left_deg": 0.3,
+    "pelvic_drop_right_deg": 0.3,
+    "pelvic_drop_right_minus_left_deg": 0.4,
+    "contact_time_asymmetry_pct": 1.0,
+    "braking_asymmetry_pct": 2.0,
+    "pelvic_rotation_range_deg": 0.5,
+    "pelvic_tilt_range_deg": 0.5,
 }
+for _name in BASELINE_METRICS:
+    RunRecord.info(_name)  # a mistyped name fails on import, not as a baseline that silently never forms
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,9 @@ class Baseline:
     how: str  # how the runs were chosen, in words
 
     def band(self, metric: str) -> tuple[float, float] | None:
+        """(mean, floored SD) of a ``BASELINE_METRICS`` field, ``None`` when too few runs have it."""
+        if metric not in BASELINE_METRICS:
+            raise KeyError(f"{metric!r}: no baseline is kept for it (see BASELINE_METRICS)")
         if metric not in self.mean or math.isnan(self.mean[metric]):
             return None
         return self.mean[metric], self.sd[metric]
@@ -57,18 +64,15 @@ class Baseline:
         }
 
 
-def similar_pace(a: Mapping[str, float | None], b: Mapping[str, float | None]) -> bool:
+def similar_pace(a: RunRecord, b: RunRecord) -> bool:
     """Same pace within 10 %: by speed when both runs have one, else by contact time."""
-    for key in ("speed_mps", "contact_time_ms"):
-        x, y = a.get(key), b.get(key)
+    for x, y in ((a.speed_mps, b.speed_mps), (a.contact_time_ms, b.contact_time_ms)):
         if x and y and not (math.isnan(x) or math.isnan(y)):
             return abs(x - y) <= PACE_TOLERANCE * y
     return False
 
 
-def build_baseline(
-    current: Mapping[str, float | None], earlier: Sequence[Mapping[str, float | None]]
-) -> tuple[Baseline | None, int]:
+def build_baseline(current: RunRecord, earlier: Sequence[RunRecord]) -> tuple[Baseline | None, int]:
     """Baseline from the earlier runs (most recent first) at a pace similar to ``current``.
 
     Returns (baseline or None, number of similar runs found).
@@ -78,7 +82,7 @@ def build_baseline(
         return None, len(similar)
     mean, sd = {}, {}
     for metric, floor in BASELINE_METRICS.items():
-        vals = np.array([r.get(metric) for r in similar], dtype=float)
+        vals = np.array([getattr(r, metric) for r in similar], dtype=float)
         vals = vals[np.isfinite(vals)]
         if len(vals) < MIN_RUNS:
             continue

@@ -1,42 +1,39 @@
 """Findings for one run: which mechanisms of the map the runner's own numbers point to.
 
-Each rule compares the run with the runner's own baseline (earlier runs at a similar pace) and, where research
-gives one, with population context. No finding without data behind it: when the data cannot support a rule
-(no gyroscope, too few confident steps, no baseline yet) a "not enough data" finding says so instead.
+The rules are data in the mechanism map (``gait.insights.mechanisms``: thresholds over ``RunRecord`` fields);
+this module applies them, one small function per kind of rule. Each compares the run with the runner's own
+baseline (earlier runs at a similar pace) and, where research gives one, with population context. No finding
+without data behind it: when the data cannot support a rule (no gyroscope, too few confident steps, no baseline
+yet) a "not enough data" finding says so instead.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gait.insights.baseline import MIN_RUNS, Baseline
 from gait.insights.load import WeekLoad
-from gait.insights.mechanisms import BY_ID, NOT_A_DIAGNOSIS, Mechanism
+from gait.insights.mechanisms import (
+    BASELINE_WEIGHT_BASE,
+    BASELINE_WEIGHT_MAX,
+    BASELINE_WEIGHT_PER_RUN,
+    BY_ID,
+    MECHANISMS,
+    MIN_RUNNING_STEPS,
+    NOT_A_DIAGNOSIS,
+    Mechanism,
+)
+from gait.insights.rules import Drift, LoadSpike, Missing, Population, Requires, Severity, VsBaseline, sided
 
 if TYPE_CHECKING:
     from gait.analysis.result import RunAnalysis
+    from gait.analysis.summary import RunRecord
 
-SEVERITIES = ("act", "watch", "info", "not_enough_data")
-MIN_SIDED_STEPS = 20  # per side, for per-side findings
-DRIFT_WATCH_DEG, DRIFT_ACT_DEG = 1.5, 3.0
-DROP_MIN_EXCESS_DEG, DROP_ACT_EXCESS_DEG = 1.0, 2.5
-LOW_CADENCE_SPM = 160.0
-LOAD_SPIKE = 0.30
-
-#: how far each measurement can be trusted (0-1), a judgement from the validation in docs/accuracy.md
-MEASUREMENT_CONFIDENCE = {
-    "pelvic_drop_deg": 0.8,
-    "braking_dv_mps": 0.6,
-    "cadence_spm": 0.95,
-    "impact_g": 0.5,
-    "vertical_oscillation_cm": 0.6,
-    "contact_time_ms": 0.7,
-    "pelvic_rotation_range_deg": 0.3,
-    "pelvic_tilt_range_deg": 0.4,
-    "weekly_load": 0.9,
-}
+#: most important first (the order findings are listed in)
+SEVERITIES = tuple(Severity)
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,7 @@ class Finding:
     sources: tuple[str, ...]
     evidence: str  # the runner's own numbers
     action: str
-    severity: str  # act | watch | info | not_enough_data
+    severity: Severity
     confidence: float  # 0..1
     note: str = field(default=NOT_A_DIAGNOSIS)
 
@@ -63,46 +60,40 @@ class Finding:
             "sources": list(self.sources),
             "evidence": self.evidence,
             "action": self.action,
-            "severity": self.severity,
+            "severity": self.severity.value,
             "confidence": round(self.confidence, 2),
             "note": self.note,
         }
 
 
-def run_values(result: RunAnalysis) -> dict[str, float | None]:
-    """The per-run numbers baselines and the history keep (flat, in the units their names say)."""
-    s = result.summary
-    med = s.medians
-    side = s.per_side
+@dataclass(frozen=True)
+class _Run:
+    """What the rules look at: the run's record and quality, the runner's baseline and weekly load."""
 
-    def diff(metric: str) -> float | None:
-        v = side[metric]
-        return None if v.left is None or v.right is None else v.right - v.left
+    result: RunAnalysis
+    record: RunRecord
+    baseline: Baseline | None
+    weeks: list[WeekLoad]
 
-    return {
-        "duration_s": s.duration_s,
-        "running_s": s.running_s,
-        "steps": float(s.n_steps),
-        "cadence_spm": s.cadence_spm,
-        "contact_time_ms": med["contact_time_ms"],
-        "flight_time_ms": med["flight_time_ms"],
-        "braking_dv_mps": med["braking_dv_mps"],
-        "impact_g": med["impact_g"],
-        "vertical_oscillation_cm": med["vertical_oscillation_cm"],
-        "drop_left_deg": side["pelvic_drop_deg"].left,
-        "drop_right_deg": side["pelvic_drop_deg"].right,
-        "drop_diff_deg": diff("pelvic_drop_deg"),
-        "asym_contact_pct": side["contact_time_ms"].asymmetry_pct(),
-        "asym_braking_pct": side["braking_dv_mps"].asymmetry_pct(),
-        "rotation_range_deg": med["pelvic_rotation_range_deg"],
-        "tilt_range_deg": med["pelvic_tilt_range_deg"],
-        "speed_mps": None,  # known only with a distance (gait.runs.judge) or a speed sensor
-        "distance_m": None,
-    }
+    def band(self, name: str) -> tuple[float, float] | None:
+        return self.baseline.band(name) if self.baseline else None
+
+    @property
+    def weight(self) -> float:
+        """How settled the baseline is (0 without one): multiplies the confidence of baseline findings."""
+        if self.baseline is None:
+            return 0.0
+        return min(BASELINE_WEIGHT_MAX, BASELINE_WEIGHT_BASE + BASELINE_WEIGHT_PER_RUN * self.baseline.n_runs)
 
 
 def _finding(
-    m: Mechanism, suffix: str, evidence: str, action: str, severity: str, confidence: float, title: str | None = None
+    m: Mechanism,
+    suffix: str,
+    evidence: str,
+    action: str,
+    severity: Severity,
+    confidence: float,
+    title: str | None = None,
 ) -> Finding:
     return Finding(
         id=f"{m.id}.{suffix}" if suffix else m.id,
@@ -118,14 +109,149 @@ def _finding(
     )
 
 
-def _baseline_weight(b: Baseline | None) -> float:
-    if b is None:
-        return 0.0
-    return min(0.95, 0.5 + 0.06 * b.n_runs)
+def _missing(m: Mechanism, missing: Missing, run: _Run, side: str = "", steps: int | None = None) -> Finding:
+    reason = run.result.quality.unavailable.get(missing.reason_of, missing.default_reason)
+    evidence = missing.evidence.format(reason=reason, side=side, steps=steps)
+    return _finding(m, missing.id.format(side=side), evidence, missing.action, Severity.NOT_ENOUGH_DATA, 0.0)
 
 
-def _fmt(x: float, digits: int = 1) -> str:
-    return f"{x:.{digits}f}"
+def _requires(m: Mechanism, rule: Requires, run: _Run) -> Iterator[Finding]:
+    quality = run.result.quality
+    met = quality.has_gyroscope if rule.what == "gyroscope" else "placement_limits" not in quality.flags
+    if not met:
+        yield _missing(m, rule.missing, run)
+
+
+def _vs_baseline(m: Mechanism, rule: VsBaseline, run: _Run) -> Iterator[Finding]:
+    for side, name in sided(rule.field):
+        value = getattr(run.record, name)
+        steps = getattr(run.record, rule.min_steps[0].format(side=side)) if rule.min_steps else None
+        if value is None or (rule.min_steps and (steps or 0) < rule.min_steps[1]):
+            if rule.missing is not None:
+                yield _missing(m, rule.missing, run, side, steps)
+            continue
+        if (band := run.band(name)) is None:
+            continue
+        mean, sd = band
+        change = {"above": value - mean, "below": mean - value, "either": abs(value - mean)}[rule.direction]
+        if change > max(rule.sds * sd, rule.at_least, rule.at_least_pct / 100 * mean):
+            yield _above_usual(m, rule, run, side, value, band, change)
+
+
+def _above_usual(
+    m: Mechanism, rule: VsBaseline, run: _Run, side: str, value: float, band: tuple[float, float], change: float
+) -> Finding:
+    """The finding of a ``VsBaseline`` rule that fired, raised to act by its act thresholds."""
+    mean, sd = band
+    rise = getattr(run.record, rule.act_if_rising[0].format(side=side)) if rule.act_if_rising else None
+    rising = rise is not None and rule.act_if_rising is not None and rise >= rule.act_if_rising[1]
+    act = rising or (rule.act_at is not None and change >= rule.act_at)
+    act = act or (rule.act_above_pct is not None and value > mean * (1 + rule.act_above_pct / 100))
+    evidence = rule.evidence.format(
+        value=value,
+        mean=mean,
+        band=2 * sd,
+        runs=run.baseline.n_runs if run.baseline else 0,
+        pct=100 * (value / mean - 1) if mean else math.nan,
+        cadence=run.record.cadence_spm or math.nan,
+        rising=rule.rising.format(change=rise) if rising else "",
+        side=side,
+        Side=side.capitalize(),
+    )
+    severity = Severity.ACT if act else rule.severity
+    title = rule.title.format(side=side)
+    return _finding(m, rule.id.format(side=side), evidence, m.actions[0], severity, rule.confidence * run.weight, title)
+
+
+def _population(m: Mechanism, rule: Population, run: _Run) -> Iterator[Finding]:
+    value = getattr(run.record, rule.field)
+    if value is None or run.band(rule.field) is not None:  # a baseline judges it instead
+        return
+    threshold = rule.below if rule.below is not None else rule.beyond
+    if (rule.below is not None and value < rule.below) or (rule.beyond is not None and abs(value) > rule.beyond):
+        evidence = rule.evidence.format(value=value, threshold=threshold)
+        yield _finding(m, rule.id, evidence, m.actions[0], rule.severity, rule.confidence, title=rule.title)
+
+
+def _drift(m: Mechanism, rule: Drift, run: _Run) -> Iterator[Finding]:
+    for side, name in sided(rule.field):
+        change = getattr(run.record, name)
+        if change is None or change < rule.watch_at:
+            continue
+        minutes = (run.record.running_s or 0.0) / 60
+        evidence = rule.evidence.format(change=change, minutes=minutes, side=side, Side=side.capitalize())
+        severity = Severity.ACT if change >= rule.act_at else Severity.WATCH
+        yield _finding(
+            m, rule.id.format(side=side), evidence, m.actions[0], severity, rule.confidence,
+            title=rule.title.format(side=side),
+        )  # fmt: skip
+
+
+def _load_spike(m: Mechanism, rule: LoadSpike, run: _Run) -> Iterator[Finding]:
+    if not run.weeks:
+        return
+    last = run.weeks[-1]
+    if last.change_pct is None or last.change_pct <= rule.above_pct:
+        return
+    evidence = rule.evidence.format(
+        running_min=last.running_min,
+        change_pct=last.change_pct,
+        previous_min=last.previous_min,
+        chronic_min=last.chronic_min or 0,
+    )
+    title = rule.title.format(above_pct=rule.above_pct)
+    yield _finding(m, "", evidence, m.actions[0], rule.severity, rule.confidence, title=title)
+
+
+_APPLY: dict[type, Callable[[Mechanism, Any, _Run], Iterator[Finding]]] = {
+    Requires: _requires,
+    VsBaseline: _vs_baseline,
+    Population: _population,
+    Drift: _drift,
+    LoadSpike: _load_spike,
+}
+
+
+def _apply(m: Mechanism, run: _Run) -> list[Finding]:
+    """A mechanism's rules in order; a ``Requires`` gate that is not met ends them with its own finding."""
+    out: list[Finding] = []
+    for rule in m.rules:
+        found = list(_APPLY[type(rule)](m, rule, run))
+        if isinstance(rule, Requires) and found:
+            return found
+        out += found
+    return out
+
+
+def _too_little_running(record: RunRecord) -> Finding:
+    return _finding(
+        BY_ID["gluteus_medius_pelvic_drop"],
+        "not_enough_data",
+        f"Only {record.steps_used or 0} confident running steps in this recording.",
+        "Record at least a few minutes of steady running.",
+        Severity.NOT_ENOUGH_DATA,
+        0.0,
+        title="Not enough running to look for hip-related patterns",
+    )
+
+
+def _baseline_pending(similar_runs: int | None) -> Finding:
+    if similar_runs is None:
+        evidence = (
+            "Analysed without your run history, so nothing is compared with your own usual (pelvic drop, "
+            "braking, impact, asymmetry)."
+        )
+        action = "Analyse with the run store (the default for 'gait analyze') to build a personal baseline."
+    else:
+        evidence = (
+            f"{similar_runs} of {MIN_RUNS} earlier runs at a similar pace are stored; comparisons with "
+            f"your own usual (pelvic drop, braking, impact, asymmetry) start once there are {MIN_RUNS}."
+        )
+        action = "Keep recording your runs with the sensor worn the same way."
+    m = BY_ID["gluteus_medius_pelvic_drop"]
+    return _finding(
+        m, "baseline_pending", evidence, action, Severity.NOT_ENOUGH_DATA, 0.0, title="Building your personal baseline"
+    )
 
 
 def evaluate(
@@ -133,293 +259,17 @@ def evaluate(
     baseline: Baseline | None = None,
     similar_runs: int | None = None,
     weeks: list[WeekLoad] | None = None,
+    mechanisms: Sequence[Mechanism] = MECHANISMS,
 ) -> tuple[Finding, ...]:
-    """All findings for a run, most important first."""
-    out: list[Finding] = []
-    s = result.summary
-    values = run_values(result)
-    has_gyro = result.quality.has_gyroscope
-    wb = _baseline_weight(baseline)
-    enough_running = s.n_used >= 2 * MIN_SIDED_STEPS
+    """All findings for a run, most important first: every mechanism's rules over the run's record.
 
-    if not enough_running:
-        m = BY_ID["gluteus_medius_pelvic_drop"]
-        out.append(
-            _finding(
-                m,
-                "not_enough_data",
-                f"Only {s.n_used} confident running steps in this recording.",
-                "Record at least a few minutes of steady running.",
-                "not_enough_data",
-                0.0,
-                title="Not enough running to look for hip-related patterns",
-            )
-        )
-        return tuple(out)
-
-    if baseline is None:
-        m = BY_ID["gluteus_medius_pelvic_drop"]
-        if similar_runs is None:
-            evidence = (
-                "Analysed without your run history, so nothing is compared with your own usual (pelvic drop, "
-                "braking, impact, asymmetry)."
-            )
-            action = "Analyse with the run store (the default for 'gait analyze') to build a personal baseline."
-        else:
-            evidence = (
-                f"{similar_runs} of {MIN_RUNS} earlier runs at a similar pace are stored; comparisons with "
-                "your own usual (pelvic drop, braking, impact, asymmetry) start once there are "
-                f"{MIN_RUNS}."
-            )
-            action = "Keep recording your runs with the sensor worn the same way."
-        out.append(
-            _finding(
-                m, "baseline_pending", evidence, action, "not_enough_data", 0.0, title="Building your personal baseline"
-            )
-        )
-
-    # -- pelvic drop per side, against the baseline; and its growth through the run ---------------------------------
-    m = BY_ID["gluteus_medius_pelvic_drop"]
-    drift = s.drift.get("pelvic_drop_deg")
-    if not has_gyro:
-        out.append(
-            _finding(
-                m,
-                "not_enough_data",
-                "No gyroscope in this recording: pelvic angles cannot be measured.",
-                "Use a sensor with a gyroscope to follow pelvic drop.",
-                "not_enough_data",
-                0.0,
-            )
-        )
-    elif "placement_limits" in result.quality.flags:  # e.g. a phone in a pocket: no pelvis angles to judge
-        why = result.quality.unavailable.get("pelvic_drop_deg", "placement")
-        action = "Wear the sensor in a belt at the sacrum to follow pelvic drop."
-        out.append(_finding(m, "not_enough_data", f"Pelvic drop not measured: {why}.", action, "not_enough_data", 0.0))
-    else:
-        for side_name, key, n_side in (("left", "drop_left_deg", s.n_left), ("right", "drop_right_deg", s.n_right)):
-            value = values[key]
-            if value is None or n_side < MIN_SIDED_STEPS:
-                out.append(
-                    _finding(
-                        m,
-                        f"{side_name}.not_enough_data",
-                        f"Only {n_side} {side_name}-stance steps with a confident side label.",
-                        "Longer steady running helps the left/right labelling.",
-                        "not_enough_data",
-                        0.0,
-                    )
-                )
-                continue
-            band = baseline.band(key) if baseline else None
-            if band is None:
-                continue
-            mean, sd = band
-            excess = value - mean
-            if excess > max(2 * sd, DROP_MIN_EXCESS_DEG):
-                rising = ""
-                change = getattr(drift, f"{side_name}_change", None) if drift else None
-                if change is not None and change >= DRIFT_WATCH_DEG:
-                    rising = f", rising {_fmt(change)} deg from the first to the last fifth of the run"
-                sev = "act" if excess >= DROP_ACT_EXCESS_DEG or rising else "watch"
-                out.append(
-                    _finding(
-                        m,
-                        side_name,
-                        f"{side_name.capitalize()}-stance pelvic drop {_fmt(value)} deg vs your baseline {_fmt(mean)} "
-                        f"± {_fmt(2 * sd)} deg ({baseline.n_runs} runs){rising}.",
-                        m.actions[0],
-                        sev,
-                        MEASUREMENT_CONFIDENCE["pelvic_drop_deg"] * wb,
-                        title=f"More pelvic drop in {side_name} stance than usual",
-                    )
-                )
-        if drift is not None:
-            md = BY_ID["drop_fatigue_drift"]
-            for side_name in ("left", "right"):
-                change = getattr(drift, f"{side_name}_change")
-                if change is None or change < DRIFT_WATCH_DEG:
-                    continue
-                sev = "act" if change >= DRIFT_ACT_DEG else "watch"
-                minutes = s.running_s / 60
-                out.append(
-                    _finding(
-                        md,
-                        side_name,
-                        f"{side_name.capitalize()}-stance pelvic drop rose by {_fmt(change)} deg from the first to the "
-                        f"last fifth of this {minutes:.0f}-minute run.",
-                        md.actions[0],
-                        sev,
-                        MEASUREMENT_CONFIDENCE["pelvic_drop_deg"],
-                        title=f"Pelvic drop grew through the run ({side_name} stance)",
-                    )
-                )
-
-    # -- braking and cadence ----------------------------------------------------------------------------------------
-    m = BY_ID["overstride_braking"]
-    dv, cad = values["braking_dv_mps"], values["cadence_spm"]
-    if dv is None:
-        out.append(
-            _finding(
-                m,
-                "braking.not_enough_data",
-                f"Braking not measured: {result.quality.unavailable.get('braking_dv_mps', 'no data')}.",
-                "Use a sensor with a gyroscope to follow braking.",
-                "not_enough_data",
-                0.0,
-            )
-        )
-    elif baseline and (band := baseline.band("braking_dv_mps")):
-        mean, sd = band
-        if dv - mean > max(2 * sd, 0.10 * mean):
-            sev = "act" if dv > 1.25 * mean else "watch"
-            out.append(
-                _finding(
-                    m,
-                    "braking",
-                    f"Forward speed lost per step {_fmt(dv, 2)} m/s vs your baseline {_fmt(mean, 2)} m/s "
-                    f"({100 * (dv / mean - 1):+.0f} %), cadence {_fmt(cad or math.nan)} spm.",
-                    m.actions[0],
-                    sev,
-                    MEASUREMENT_CONFIDENCE["braking_dv_mps"] * wb,
-                    title="More braking per step than usual",
-                )
-            )
-    if cad is not None:
-        band = baseline.band("cadence_spm") if baseline else None
-        if band and cad < 0.95 * band[0]:
-            out.append(
-                _finding(
-                    m,
-                    "cadence",
-                    f"Cadence {_fmt(cad)} spm vs your baseline {_fmt(band[0])} spm "
-                    f"({100 * (cad / band[0] - 1):+.0f} %) at a similar pace.",
-                    m.actions[0],
-                    "watch",
-                    MEASUREMENT_CONFIDENCE["cadence_spm"] * wb,
-                    title="Lower cadence than usual",
-                )
-            )
-        elif band is None and cad < LOW_CADENCE_SPM:
-            out.append(
-                _finding(
-                    m,
-                    "cadence_context",
-                    f"Cadence {_fmt(cad)} spm. Context only: cadence depends on speed and height; some runners who "
-                    "overstride run below about 160 spm.",
-                    m.actions[0],
-                    "info",
-                    0.5,
-                    title="Cadence on the low side",
-                )
-            )
-
-    # -- impact -----------------------------------------------------------------------------------------------------
-    m = BY_ID["impact_absorption"]
-    if baseline:
-        for key, label, unit, digits in (
-            ("impact_g", "Impact", "g", 2),
-            ("vertical_oscillation_cm", "Bounce", "cm", 1),
-        ):
-            value, band = values[key], baseline.band(key)
-            if value is None or band is None:
-                continue
-            mean, sd = band
-            if value - mean > max(2 * sd, 0.10 * mean):
-                out.append(
-                    _finding(
-                        m,
-                        key,
-                        f"{label} {_fmt(value, digits)} {unit} vs your baseline {_fmt(mean, digits)} {unit} "
-                        f"({100 * (value / mean - 1):+.0f} %).",
-                        m.actions[0],
-                        "watch",
-                        MEASUREMENT_CONFIDENCE[key if key != "impact_g" else "impact_g"] * wb,
-                        title=f"{label} higher than usual",
-                    )
-                )
-
-    # -- left/right: a change detector ------------------------------------------------------------------------------
-    m = BY_ID["left_right_imbalance"]
-    checks = (
-        ("asym_contact_pct", "contact time", "%", 5.0),
-        ("asym_braking_pct", "braking", "%", 5.0),
-        ("drop_diff_deg", "pelvic drop (right minus left)", "deg", 2.0),
-    )
-    for key, label, unit, min_change in checks:
-        value = values[key]
-        if value is None:
-            continue
-        band = baseline.band(key) if baseline else None
-        if band:
-            mean, sd = band
-            if abs(value - mean) > max(2 * sd, min_change):
-                out.append(
-                    _finding(
-                        m,
-                        key,
-                        f"Left/right difference in {label}: {_fmt(value)} {unit} vs your usual {_fmt(mean)} {unit}.",
-                        m.actions[0],
-                        "watch",
-                        0.6 * wb,
-                        title=f"Your left/right balance in {label} changed",
-                    )
-                )
-        elif (unit == "%" and abs(value) > 10.0) or (unit == "deg" and abs(value) > 4.0):
-            out.append(
-                _finding(
-                    m,
-                    f"{key}_context",
-                    f"Left/right difference in {label}: {_fmt(value)} {unit}. Asymmetry alone does not predict injury; "
-                    "it matters if it changes.",
-                    m.actions[0],
-                    "info",
-                    0.4,
-                    title=f"Left/right difference in {label}",
-                )
-            )
-
-    # -- rotation and tilt: baseline only, low confidence -----------------------------------------------------------
-    if baseline and has_gyro:
-        for mech_id, key, metric, label in (
-            ("pelvic_rotation_iliacus", "rotation_range_deg", "pelvic_rotation_range_deg", "Pelvic rotation range"),
-            ("anterior_tilt_hip_flexors", "tilt_range_deg", "pelvic_tilt_range_deg", "Pelvic tilt range"),
-        ):
-            m = BY_ID[mech_id]
-            value, band = values[key], baseline.band(key)
-            if value is None or band is None:
-                continue
-            mean, sd = band
-            if value - mean > max(2 * sd, 2.0):
-                out.append(
-                    _finding(
-                        m,
-                        key,
-                        f"{label} {_fmt(value)} deg vs your baseline {_fmt(mean)} deg.",
-                        m.actions[0],
-                        "info",
-                        MEASUREMENT_CONFIDENCE[metric] * wb,
-                        title=f"{label} larger than usual",
-                    )
-                )
-
-    # -- weekly load ------------------------------------------------------------------------------------------------
-    if weeks:
-        m = BY_ID["training_load_spike"]
-        last = weeks[-1]
-        if last.spike and last.change_pct is not None:
-            out.append(
-                _finding(
-                    m,
-                    "",
-                    f"This week so far: {last.running_min:.0f} min of running, {last.change_pct:+.0f} % on the "
-                    f"previous week ({last.previous_min:.0f} min); 4-week average {last.chronic_min or 0:.0f} min.",
-                    m.actions[0],
-                    "watch",
-                    MEASUREMENT_CONFIDENCE["weekly_load"],
-                    title="Weekly running jumped by more than 30 %",
-                )
-            )
-
-    order = {s: i for i, s in enumerate(SEVERITIES)}
+    ``mechanisms`` is the map applied (the default, or one with other thresholds, e.g. to sweep them)."""
+    record = result.record
+    if (record.steps_used or 0) < MIN_RUNNING_STEPS:
+        return (_too_little_running(record),)
+    run = _Run(result, record, baseline, weeks or [])
+    out = [] if baseline is not None else [_baseline_pending(similar_runs)]
+    for m in mechanisms:
+        out += _apply(m, run)
+    order = {s: i for i, s in enumerate(Severity)}
     return tuple(sorted(out, key=lambda f: (order[f.severity], -f.confidence)))

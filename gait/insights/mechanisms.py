@@ -8,14 +8,51 @@ speculation. All wording here paraphrases the sources; nothing is quoted.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
+from gait.insights.load import SPIKE
+from gait.insights.rules import (
+    Drift,
+    LoadSpike,
+    Missing,
+    Population,
+    Requires,
+    Rule,
+    Severity,
+    VsBaseline,
+    check_fields,
+    describe,
+)
 from gait.insights.sources import Source, cite
 
 NOT_A_DIAGNOSIS = (
     "gait estimates movement from one body-worn sensor. It is not a medical device and does not diagnose; a "
     "finding says a pattern is associated with a problem in research or clinical experience, not that you have it."
 )
+
+
+#: per side, for per-side findings; twice that of running overall before any pattern is looked for
+MIN_SIDED_STEPS = 20
+MIN_RUNNING_STEPS = 2 * MIN_SIDED_STEPS
+#: pelvic drop rising through a run by this much (deg) is worth a look, and makes a high drop an act
+DRIFT_WATCH_DEG = 1.5
+#: how settled a baseline is: BASE + PER_RUN per baseline run, at most MAX (multiplies baseline findings' confidence)
+BASELINE_WEIGHT_BASE, BASELINE_WEIGHT_PER_RUN, BASELINE_WEIGHT_MAX = 0.5, 0.06, 0.95
+
+#: how far each measurement can be trusted (0-1), a judgement from the validation in docs/accuracy.md
+MEASUREMENT_CONFIDENCE = {
+    "pelvic_drop_deg": 0.8,
+    "braking_dv_mps": 0.6,
+    "cadence_spm": 0.95,
+    "impact_g": 0.5,
+    "vertical_oscillation_cm": 0.6,
+    "contact_time_ms": 0.7,
+    "pelvic_rotation_range_deg": 0.3,
+    "pelvic_tilt_range_deg": 0.4,
+    "left_right_asymmetry": 0.6,
+    "weekly_load": 0.9,
+}
 
 
 @dataclass(frozen=True)
@@ -25,13 +62,23 @@ class Mechanism:
     claim: str  # what the articles say, paraphrased, naming who says it
     plain_words: str  # the mechanism for a runner, in plain words
     signals: tuple[str, ...]  # gait metrics it relates to
-    rule: str  # when gait raises a finding (population context where it exists, and the runner's baseline)
+    rules: tuple[Rule, ...]  # when gait raises a finding: thresholds over run-record fields, applied in order
+    rule_note: str  # what the thresholds alone do not say (why there is no population cut-off, ...)
     evidence_grade: str  # A / B / C / D (or a range like "B/C")
     evidence: str  # what the research says, including evidence against
     sources: tuple[Source, ...]
     actions: tuple[str, ...]  # suggested actions and exercises
     caveats: tuple[str, ...]
     red_flags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for rule in self.rules:
+            check_fields(rule)
+
+    @property
+    def rule(self) -> str:
+        """The rule in words, generated from the thresholds ``gait.insights.findings`` applies."""
+        return describe(self.rules, self.rule_note)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -41,6 +88,7 @@ class Mechanism:
             "plain_words": self.plain_words,
             "signals": list(self.signals),
             "rule": self.rule,
+            "rules": [{"kind": type(r).__name__, **dataclasses.asdict(r)} for r in self.rules],
             "evidence_grade": self.evidence_grade,
             "evidence": self.evidence,
             "sources": [s.to_dict() for s in self.sources],
@@ -75,11 +123,48 @@ MECHANISMS: tuple[Mechanism, ...] = (
             "gluteal tendons under the iliotibial band on the outside of the hip."
         ),
         signals=("pelvic_drop_deg",),
-        rule=(
-            "Per side, against your own baseline from earlier runs at a similar pace: a finding when the drop is "
-            "above your usual by more than two standard deviations and at least 1 deg. No population threshold: "
-            "the often-quoted 5 deg is a 2-D video folklore value, not a validated cut-off, and gait's drop is "
-            "measured from initial contact."
+        rules=(
+            Requires(
+                "gyroscope",
+                Missing(
+                    "not_enough_data",
+                    "No gyroscope in this recording: pelvic angles cannot be measured.",
+                    "Use a sensor with a gyroscope to follow pelvic drop.",
+                ),
+            ),
+            Requires(
+                "pelvis_placement",
+                Missing(
+                    "not_enough_data",
+                    "Pelvic drop not measured: {reason}.",
+                    "Wear the sensor in a belt at the sacrum to follow pelvic drop.",
+                    reason_of="pelvic_drop_deg",
+                    default_reason="placement",
+                ),
+            ),
+            VsBaseline(
+                "pelvic_drop_{side}_deg",
+                id="{side}",
+                title="More pelvic drop in {side} stance than usual",
+                evidence="{Side}-stance pelvic drop {value:.1f} deg vs your baseline {mean:.1f} ± {band:.1f} deg "
+                "({runs} runs){rising}.",
+                label="pelvic drop",
+                confidence=MEASUREMENT_CONFIDENCE["pelvic_drop_deg"],
+                at_least=1.0,
+                act_at=2.5,
+                act_if_rising=("pelvic_drop_{side}_drift_deg", DRIFT_WATCH_DEG),
+                rising=", rising {change:.1f} deg from the first to the last fifth of the run",
+                min_steps=("steps_{side}", MIN_SIDED_STEPS),
+                missing=Missing(
+                    "{side}.not_enough_data",
+                    "Only {steps} {side}-stance steps with a confident side label.",
+                    "Longer steady running helps the left/right labelling.",
+                ),
+            ),
+        ),
+        rule_note=(
+            "No population threshold: the often-quoted 5 deg is a 2-D video folklore value, not a validated cut-off, "
+            "and gait's drop is measured from initial contact."
         ),
         evidence_grade="B",
         evidence=(
@@ -126,10 +211,20 @@ MECHANISMS: tuple[Mechanism, ...] = (
             "to the last part of a run shows whether that happens to you."
         ),
         signals=("pelvic_drop_deg", "drift"),
-        rule=(
-            "In runs of at least 5 minutes: a finding when one side's drop in the last 20 % of the run exceeds the "
-            "first 20 % by 1.5 deg or more (3 deg or more: act)."
+        rules=(
+            Drift(
+                "pelvic_drop_{side}_drift_deg",
+                id="{side}",
+                title="Pelvic drop grew through the run ({side} stance)",
+                evidence="{Side}-stance pelvic drop rose by {change:.1f} deg from the first to the last fifth of this "
+                "{minutes:.0f}-minute run.",
+                label="pelvic drop",
+                confidence=MEASUREMENT_CONFIDENCE["pelvic_drop_deg"],
+                watch_at=DRIFT_WATCH_DEG,
+                act_at=3.0,
+            ),
         ),
+        rule_note="No baseline is needed: the run is compared with its own start.",
         evidence_grade="B/D",
         evidence=(
             "A fatiguing run increases hip adduction (B). Runners with ITB syndrome lost gluteus medius strength "
@@ -157,11 +252,47 @@ MECHANISMS: tuple[Mechanism, ...] = (
             "speed per step. A slightly quicker cadence shortens the step and brings the foot closer under you."
         ),
         signals=("braking_dv_mps", "braking_peak_g", "cadence_spm"),
-        rule=(
-            "Braking (forward speed lost per step) above your baseline at a similar pace by more than two standard "
-            "deviations and 10 %, or cadence below your baseline by more than 5 %. Without a baseline: cadence under "
-            "160 spm is noted as context only (it depends on speed and height)."
+        rules=(
+            VsBaseline(
+                "braking_dv_mps",
+                id="braking",
+                title="More braking per step than usual",
+                evidence="Forward speed lost per step {value:.2f} m/s vs your baseline {mean:.2f} m/s ({pct:+.0f} %), "
+                "cadence {cadence:.1f} spm.",
+                label="braking (forward speed lost per step)",
+                confidence=MEASUREMENT_CONFIDENCE["braking_dv_mps"],
+                at_least_pct=10.0,
+                act_above_pct=25.0,
+                missing=Missing(
+                    "braking.not_enough_data",
+                    "Braking not measured: {reason}.",
+                    "Use a sensor with a gyroscope to follow braking.",
+                    reason_of="braking_dv_mps",
+                ),
+            ),
+            VsBaseline(
+                "cadence_spm",
+                id="cadence",
+                title="Lower cadence than usual",
+                evidence="Cadence {value:.1f} spm vs your baseline {mean:.1f} spm ({pct:+.0f} %) at a similar pace.",
+                label="cadence",
+                confidence=MEASUREMENT_CONFIDENCE["cadence_spm"],
+                direction="below",
+                sds=0.0,
+                at_least_pct=5.0,
+            ),
+            Population(
+                "cadence_spm",
+                id="cadence_context",
+                title="Cadence on the low side",
+                evidence="Cadence {value:.1f} spm. Context only: cadence depends on speed and height; some runners who "
+                "overstride run below about {threshold:g} spm.",
+                label="cadence",
+                confidence=0.5,
+                below=160.0,
+            ),
         ),
+        rule_note="Cadence depends on speed and height, which is why a low one alone is only context.",
         evidence_grade="A/B (braking and injury); D (hip socket)",
         evidence=(
             "Higher braking force predicted injury in female recreational runners (5-8x the rate in the top third, "
@@ -195,10 +326,27 @@ MECHANISMS: tuple[Mechanism, ...] = (
             "means the legs and hips soak up more load with every step."
         ),
         signals=("impact_g", "vertical_oscillation_cm"),
-        rule=(
-            "Impact or vertical oscillation above your baseline at a similar pace by more than two standard "
-            "deviations and 10 %. No population threshold: impact in g depends on the sensor and how it is worn."
+        rules=(
+            VsBaseline(
+                "impact_g",
+                id="impact_g",
+                title="Impact higher than usual",
+                evidence="Impact {value:.2f} g vs your baseline {mean:.2f} g ({pct:+.0f} %).",
+                label="impact",
+                confidence=MEASUREMENT_CONFIDENCE["impact_g"],
+                at_least_pct=10.0,
+            ),
+            VsBaseline(
+                "vertical_oscillation_cm",
+                id="vertical_oscillation_cm",
+                title="Bounce higher than usual",
+                evidence="Bounce {value:.1f} cm vs your baseline {mean:.1f} cm ({pct:+.0f} %).",
+                label="vertical oscillation",
+                confidence=MEASUREMENT_CONFIDENCE["vertical_oscillation_cm"],
+                at_least_pct=10.0,
+            ),
         ),
+        rule_note="No population threshold: impact in g depends on the sensor and how it is worn.",
         evidence_grade="C",
         evidence=(
             "High vertical loading rates went with medically diagnosed injuries in one large study of women, but "
@@ -227,11 +375,38 @@ MECHANISMS: tuple[Mechanism, ...] = (
             "injury) can show that you are protecting one side."
         ),
         signals=("asymmetry_pct", "pelvic_drop_deg", "contact_time_ms", "braking_dv_mps"),
-        rule=(
-            "As a change detector only: a finding when an asymmetry moves away from your own usual by more than "
-            "two standard deviations (and 5 percentage points, or 2 deg for pelvic drop). Without a baseline, "
-            "large asymmetries are reported as context."
+        rules=tuple(
+            rule
+            for field, label, unit, change, context in (
+                ("contact_time_asymmetry_pct", "contact time", "%", 5.0, 10.0),
+                ("braking_asymmetry_pct", "braking", "%", 5.0, 10.0),
+                ("pelvic_drop_right_minus_left_deg", "pelvic drop (right minus left)", "deg", 2.0, 4.0),
+            )
+            for rule in (
+                VsBaseline(
+                    field,
+                    id=field,
+                    title=f"Your left/right balance in {label} changed",
+                    evidence=f"Left/right difference in {label}: {{value:.1f}} {unit} vs your usual "
+                    f"{{mean:.1f}} {unit}.",
+                    label=f"the left/right difference in {label}",
+                    confidence=MEASUREMENT_CONFIDENCE["left_right_asymmetry"],
+                    direction="either",
+                    at_least=change,
+                ),
+                Population(
+                    field,
+                    id=f"{field}_context",
+                    title=f"Left/right difference in {label}",
+                    evidence=f"Left/right difference in {label}: {{value:.1f}} {unit}. Asymmetry alone does not "
+                    "predict injury; it matters if it changes.",
+                    label=f"a left/right difference in {label}",
+                    confidence=0.4,
+                    beyond=context,
+                ),
+            )
         ),
+        rule_note="A change detector only: asymmetry is never scored as a risk.",
         evidence_grade="C (against a risk link)",
         evidence=(
             "In 836 runners followed for 6 months, asymmetry did not predict injury; differences of 2-3 deg between "
@@ -254,10 +429,19 @@ MECHANISMS: tuple[Mechanism, ...] = (
             "is what a tight hip flexor might show, if it shows at all."
         ),
         signals=("pelvic_rotation_range_deg",),
-        rule=(
-            "Only against your baseline: rotation range above your usual by more than two standard deviations and "
-            "2 deg, or its left/right difference changing by more than 2 deg. Reported as low-confidence context."
+        rules=(
+            VsBaseline(
+                "pelvic_rotation_range_deg",
+                id="pelvic_rotation_range_deg",
+                title="Pelvic rotation range larger than usual",
+                evidence="Pelvic rotation range {value:.1f} deg vs your baseline {mean:.1f} deg.",
+                label="pelvic rotation range",
+                confidence=MEASUREMENT_CONFIDENCE["pelvic_rotation_range_deg"],
+                at_least=2.0,
+                severity=Severity.INFO,
+            ),
         ),
+        rule_note="Only against your baseline, as low-confidence context.",
         evidence_grade="D",
         evidence=(
             "No study was found linking iliacus tightness to pelvic rotation in runners; this is clinical opinion. "
@@ -285,9 +469,20 @@ MECHANISMS: tuple[Mechanism, ...] = (
             "tipped forward; the research mostly does not support that link."
         ),
         signals=("pelvic_tilt_range_deg",),
-        rule=(
-            "Only against your baseline: tilt range above your usual by more than two standard deviations and "
-            "2 deg. A single sensor cannot measure absolute tilt without a standing calibration."
+        rules=(
+            VsBaseline(
+                "pelvic_tilt_range_deg",
+                id="pelvic_tilt_range_deg",
+                title="Pelvic tilt range larger than usual",
+                evidence="Pelvic tilt range {value:.1f} deg vs your baseline {mean:.1f} deg.",
+                label="pelvic tilt range",
+                confidence=MEASUREMENT_CONFIDENCE["pelvic_tilt_range_deg"],
+                at_least=2.0,
+                severity=Severity.INFO,
+            ),
+        ),
+        rule_note=(
+            "Only against your baseline: a single sensor cannot measure absolute tilt without a standing calibration."
         ),
         evidence_grade="C/D (contrary evidence)",
         evidence=(
@@ -315,10 +510,16 @@ MECHANISMS: tuple[Mechanism, ...] = (
             "behind."
         ),
         signals=("weekly_running_min", "weekly_steps"),
-        rule=(
-            "Weekly running time (or distance where speed is known) more than 30 % above the previous week; shown "
-            "beside the 4-week average rather than as a 'danger zone'."
+        rules=(
+            LoadSpike(
+                title="Weekly running jumped by more than {above_pct:g} %",
+                evidence="This week so far: {running_min:.0f} min of running, {change_pct:+.0f} % on the previous "
+                "week ({previous_min:.0f} min); 4-week average {chronic_min:.0f} min.",
+                confidence=MEASUREMENT_CONFIDENCE["weekly_load"],
+                above_pct=100 * SPIKE,
+            ),
         ),
+        rule_note="",
         evidence_grade="B/C",
         evidence=(
             "Novice runners who raised weekly distance by more than 30 % had more distance-related injuries "
@@ -339,7 +540,8 @@ MECHANISMS: tuple[Mechanism, ...] = (
         ),
         plain_words="Some symptoms need a clinician, whatever the numbers say.",
         signals=(),
-        rule="Always shown; gait cannot detect these from movement.",
+        rules=(),
+        rule_note="Always shown; gait cannot detect these from movement.",
         evidence_grade="clinical guidance",
         evidence=("Femoral neck stress fractures are a known risk in distance runners; delay worsens the outcome."),
         sources=cite("openfit", "five_causes", "runners_hip", "robertson2017"),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from gait.errors import RecordingError
 from gait.recording.csv_import import read_csv
 from gait.recording.folder import is_recording_folder, load_folder, recover, save
+from gait.recording.limits import check_regular
 from gait.recording.meta import DeviceInfo, Gap, RecordingMeta, StreamInfo, SubjectInfo
 from gait.recording.model import ImuData, Recording
 from gait.recording.writer import RecordingWriter
@@ -34,8 +36,10 @@ def load(path: Path | str, **csv_options: str) -> Recording:
     path = Path(path)
     if is_recording_folder(path):
         return load_folder(path)
-    if not path.exists():
+    if not os.path.lexists(path):
         raise RecordingError(f"{path}: no such file or folder")
+    if not path.is_dir():
+        check_regular(path)  # a link, pipe or device is refused before anything opens it
     from gait.recording.detect import importable, read_any  # phone exports (zip, folder, phyphox CSV) and FIT
 
     if path.is_file() and path.suffix.lower() == ".csv" and importable(path) == "csv":

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from gait.constants import G0
-from gait.errors import RecordingError
+from gait.errors import RecordingError, short
+from gait.recording.limits import MAX_CSV_BYTES, check_csv, open_regular
 from gait.recording.meta import DeviceInfo, RecordingMeta, StreamInfo
 from gait.recording.model import ImuData, Recording
 
@@ -52,56 +53,19 @@ def read_csv(
 ) -> Recording:
     """Import a plain CSV file as a :class:`Recording` (samples converted to SI)."""
     path = Path(path)
-    try:
-        sep, decimal = sniff_dialect(path)
-        df = pd.read_csv(path, sep=sep, decimal=decimal, skipinitialspace=True, low_memory=False)
-    except FileNotFoundError:
-        raise RecordingError(f"{path}: file not found") from None
-    except pd.errors.EmptyDataError:
-        raise RecordingError(f"{path}: file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise RecordingError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    df = _read_frame(path)
     cols = [str(c) for c in df.columns]
-    lower = {c.strip().lower(): c for c in cols}
-
-    if "time_s" in lower:
-        tcol, tscale = lower["time_s"], 1.0
-    elif "time_ms" in lower:
-        tcol, tscale = lower["time_ms"], 1e-3
-    else:
-        raise RecordingError(f"{path}: no 'time_s' column (header has: {', '.join(cols[:8])})")
+    tcol, tscale = _time_column(path, cols)
     acc_cols, acc_named_unit = _find_axis_columns(cols, "acc", {"ms2": "m/s^2", "g": "g"})
     if not acc_cols:
         raise RecordingError(f"{path}: needs columns acc_x, acc_y, acc_z (header has: {', '.join(cols[:8])})")
     gyr_cols, gyr_named_unit = _find_axis_columns(cols, "gyr", {"rads": "rad/s", "dps": "deg/s"})
-
     acc_unit = _resolve_unit(path, "acc", acc_unit, acc_named_unit, ACC_UNITS, "m/s^2")
     gyr_unit = _resolve_unit(path, "gyr", gyr_unit, gyr_named_unit, GYR_UNITS, "rad/s")
-
-    def numeric(names: list[str]) -> np.ndarray:
-        block = df[names].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-        bad = np.isnan(block) & df[names].notna().to_numpy()
-        if bad.any():
-            r, c = np.argwhere(bad)[0]
-            raise RecordingError(f"{path}: row {r + 2}, column {names[c]!r}: {df[names[c]].iloc[r]!r} is not a number")
-        return block
-
-    t = numeric([tcol])[:, 0] * tscale
-    acc = numeric(acc_cols) * ACC_UNITS[acc_unit]
-    gyr = numeric(gyr_cols) * GYR_UNITS[gyr_unit] if gyr_cols else None
-
-    if not np.isfinite(t).all():
-        raise RecordingError(f"{path}: row {int(np.flatnonzero(~np.isfinite(t))[0]) + 2}: empty or infinite time")
-    rows = ~np.isfinite(acc).all(axis=1)  # empty, nan or inf: no measurement
-    if gyr is not None:
-        rows |= ~np.isfinite(gyr).all(axis=1)
-    notes = []
-    if rows.any():
-        if rows.mean() > 0.5:
-            raise RecordingError(f"{path}: {rows.sum()} of {len(rows)} rows have empty sensor values")
-        notes.append(f"{int(rows.sum())} rows with empty or non-numeric values were dropped (treated as gaps)")
-        t, acc = t[~rows], acc[~rows]
-        gyr = None if gyr is None else gyr[~rows]
+    t = _numeric(path, df, [tcol])[:, 0] * tscale
+    acc = _numeric(path, df, acc_cols) * ACC_UNITS[acc_unit]
+    gyr = _numeric(path, df, gyr_cols) * GYR_UNITS[gyr_unit] if gyr_cols else None
+    t, acc, gyr, notes = _drop_empty_rows(path, t, acc, gyr)
     check_samples(path, t, acc, gyr, acc_unit=acc_unit, gyr_unit=gyr_unit)
     imu = ImuData(t=t - t[0], acc=acc, gyr=gyr)
     meta = RecordingMeta(
@@ -115,10 +79,60 @@ def read_csv(
     return Recording(meta=meta, imu=imu, path=path, notes=tuple(notes))
 
 
+def _read_frame(path: Path) -> pd.DataFrame:
+    try:
+        check_csv(path, path)  # size, columns and rows before pandas allocates anything
+        sep, decimal = sniff_dialect(path)
+        return pd.read_csv(path, sep=sep, decimal=decimal, skipinitialspace=True, low_memory=False)
+    except FileNotFoundError:
+        raise RecordingError(f"{path}: file not found") from None
+    except pd.errors.EmptyDataError:
+        raise RecordingError(f"{path}: file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise RecordingError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+
+
+def _time_column(path: Path, cols: list[str]) -> tuple[str, float]:
+    """The time column and its scale to seconds."""
+    lower = {c.strip().lower(): c for c in cols}
+    if "time_s" in lower:
+        return lower["time_s"], 1.0
+    if "time_ms" in lower:
+        return lower["time_ms"], 1e-3
+    raise RecordingError(f"{path}: no 'time_s' column (header has: {', '.join(cols[:8])})")
+
+
+def _numeric(path: Path, df: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """Columns as numbers; text where a number belongs is named by row and column (an empty cell is NaN)."""
+    block = df[names].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(block) & df[names].notna().to_numpy()
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise RecordingError(f"{path}: row {r + 2}, column {names[c]!r}: {df[names[c]].iloc[r]!r:.40} is not a number")
+    return block
+
+
+def _drop_empty_rows(
+    path: Path, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str]]:
+    """Rows without a measurement are left out as gaps (with a note); most of the file empty is an error."""
+    if not np.isfinite(t).all():
+        raise RecordingError(f"{path}: row {int(np.flatnonzero(~np.isfinite(t))[0]) + 2}: empty or infinite time")
+    rows = ~np.isfinite(acc).all(axis=1)  # empty, nan or inf: no measurement
+    if gyr is not None:
+        rows |= ~np.isfinite(gyr).all(axis=1)
+    if not rows.any():
+        return t, acc, gyr, []
+    if rows.mean() > 0.5:
+        raise RecordingError(f"{path}: {rows.sum()} of {len(rows)} rows have empty sensor values")
+    note = f"{int(rows.sum())} rows with empty or non-numeric values were dropped (treated as gaps)"
+    return t[~rows], acc[~rows], None if gyr is None else gyr[~rows], [note]
+
+
 def sniff_dialect(path: Path) -> tuple[str, str]:
     """Column separator and decimal mark from the first lines: comma; semicolon (with a decimal comma when the
     values hold commas, as spreadsheets in many European locales write them); or tab."""
-    with open(path, "rb") as f:
+    with open_regular(path, MAX_CSV_BYTES, "the CSV file") as f:
         head = f.read(4096).decode("utf-8-sig", errors="replace").splitlines()
     first = head[0] if head else ""
     sep = max((",", ";", "\t"), key=lambda c: (first.count(c), c == ","))
@@ -185,7 +199,7 @@ def check_samples(
         )
     if not 0.5 * G0 < mag < 1.6 * G0:
         raise RecordingError(
-            f"{where}: median accelerometer magnitude is {mag / G0:.2f} g, expected about 1 g with gravity "
+            f"{where}: median accelerometer magnitude is {short(mag / G0)} g, expected about 1 g with gravity "
             "included (check units and that gravity was not removed)"
         )
     _check_gyro(where, gyr, gyr_unit)
@@ -194,8 +208,10 @@ def check_samples(
 def _check_gyro(where: Path | str, gyr: np.ndarray | None, gyr_unit: str) -> None:
     if gyr is not None:
         p99 = float(np.percentile(np.abs(gyr), 99))
+        if p99 > 4000.0:  # more than any sensor measures, even read as deg/s
+            raise RecordingError(f"{where}: gyroscope reaches {short(p99, '.0f')} {gyr_unit}, beyond any real sensor")
         if gyr_unit in ("rad/s", "rads") and p99 > 40.0:
             raise RecordingError(
-                f"{where}: gyroscope reaches {p99:.0f} rad/s, impossible for a pelvis: the values look like "
+                f"{where}: gyroscope reaches {short(p99, '.0f')} rad/s, impossible for a pelvis: the values look like "
                 "deg/s (use --gyr-unit deg/s)"
             )

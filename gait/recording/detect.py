@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
 from gait.errors import RecordingError
+from gait.recording.limits import MAX_CSV_BYTES, BoundedZip, check_regular, open_regular
 from gait.recording.model import Recording
 
 FORMATS = ("csv", "sensorlogger", "phyphox", "fit")
@@ -17,24 +19,31 @@ def detect_format(path: Path | str) -> str:
     from gait.recording.phone_import import is_phyphox_csv, is_sensorlogger
 
     path = Path(path)
-    if not path.exists():
+    if not os.path.lexists(path):
         raise RecordingError(f"{path}: no such file or folder")
+    if not path.is_dir():
+        check_regular(path)  # a link, pipe or device is refused before anything opens it
     if path.is_file() and (path.suffix.lower() == ".fit" or is_fit(path)):
         return "fit"
     if path.is_dir() or zipfile.is_zipfile(path):
         if is_sensorlogger(path):
             return "sensorlogger"
         if path.is_dir():
-            heads = [_head(p.read_bytes()[:400]) for p in path.iterdir() if p.suffix.lower() == ".csv"]
+            heads = [_head(_first_bytes(p)) for p in path.iterdir() if p.suffix.lower() == ".csv"]
         else:
-            with zipfile.ZipFile(path) as z:
-                heads = [_head(z.read(n)[:400]) for n in z.namelist() if n.lower().endswith(".csv")]
+            z = BoundedZip(path)
+            heads = [_head(z.head(n, 400)) for n in z.infos if n.lower().endswith(".csv")]
         if any("time (s)" in h for h in heads):
             return "phyphox"
         raise RecordingError(f"{path}: neither a Sensor Logger nor a phyphox export (no Accelerometer.csv)")
     if path.suffix.lower() == ".csv":
         return "phyphox" if is_phyphox_csv(path) else "csv"
     raise RecordingError(f"{path}: unsupported file type (expected .csv, a phone app's export, or .fit)")
+
+
+def _first_bytes(path: Path) -> bytes:
+    with open_regular(path, MAX_CSV_BYTES, "the CSV file") as f:
+        return f.read(400)
 
 
 def _head(raw: bytes) -> str:
@@ -62,6 +71,8 @@ def read_any(
     from gait.recording.fit_import import read_fit
     from gait.recording.phone_import import read_phyphox, read_sensorlogger
 
+    if fmt != "auto" and os.path.lexists(path) and not Path(path).is_dir():
+        check_regular(path)  # detect_format does this for "auto"
     fmt = detect_format(path) if fmt == "auto" else fmt
     if fmt == "csv":
         return read_csv(path, **({"placement": placement} if placement else {}), **csv_options)

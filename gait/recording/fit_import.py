@@ -33,6 +33,7 @@ import fitdecode
 import numpy as np
 
 from gait.errors import RecordingError
+from gait.recording.limits import MAX_FIT_BYTES, open_regular, read_bytes
 from gait.recording.location_import import location_data, with_streams
 from gait.recording.meta import DeviceInfo, RecordingMeta, StreamInfo
 from gait.recording.model import ImuData, Recording, StreamData
@@ -97,9 +98,9 @@ class FitContents:
 
 def is_fit(path: Path) -> bool:
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, MAX_FIT_BYTES, "the FIT file") as f:
             head = f.read(12)
-    except OSError:
+    except (OSError, RecordingError):
         return False
     return len(head) == 12 and head[8:12] == b".FIT"
 
@@ -111,6 +112,47 @@ def _name(value: object) -> str:
 
 def _time(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _record(frame: fitdecode.FitDataMessage) -> dict[str, float]:
+    """A record message's numbers by name (the fields gait reads, and a Stryd pod's developer fields)."""
+    rec: dict[str, float] = {}
+    for field in frame.fields:
+        value = field.value
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            continue
+        if field.field_def is not None and field.field_def.is_dev:
+            key = _DEV_FIELDS.get(str(field.name or "").strip().lower())
+            if key is not None:
+                rec[key] = float(value)
+        elif field.name in _RECORD_FIELDS:
+            rec[field.name] = float(value)
+    return rec
+
+
+def _session(frame: fitdecode.FitDataMessage) -> FitSession:
+    """A session or sport message: its sport and time span (the end from the elapsed time when it is later)."""
+    values = {f.name: f.value for f in frame.fields if f.name}
+    start = _time(values.get("start_time"))
+    end = _time(values.get("timestamp"))
+    elapsed = _time(values.get("total_elapsed_time"))
+    if start is not None and elapsed is not None:
+        end = max(end or 0.0, start + elapsed)
+    return FitSession(_name(values.get("sport")), _name(values.get("sub_sport")), start, end)
+
+
+def _damage(exc: Exception, where: str, n_files: int) -> RecordingError:
+    """What went wrong reading a FIT file, in one line."""
+    if isinstance(exc, fitdecode.FitCRCError):
+        return RecordingError(f"{where}: FIT file is corrupt (CRC check failed)")
+    if isinstance(exc, fitdecode.FitEOFError):
+        return RecordingError(f"{where}: truncated FIT file (it ends inside a message)")
+    if isinstance(exc, fitdecode.FitHeaderError):
+        if n_files and "not a FIT file" in str(exc):
+            return RecordingError(f"{where}: unexpected bytes after FIT file {n_files} (not a FIT header)")
+        return RecordingError(f"{where}: truncated or damaged FIT header ({str(exc).splitlines()[0]})")
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return RecordingError(f"{where}: malformed FIT data ({detail[:120]})")
 
 
 def decode_fit(buf: bytes, where: str = "FIT file") -> FitContents:
@@ -133,40 +175,12 @@ def decode_fit(buf: bytes, where: str = "FIT file") -> FitContents:
                 n_files += 1
             if not isinstance(frame, fitdecode.FitDataMessage):
                 continue
-            if frame.name == "record":
-                rec: dict[str, float] = {}
-                for field in frame.fields:
-                    value = field.value
-                    if not isinstance(value, int | float) or isinstance(value, bool):
-                        continue
-                    if field.field_def is not None and field.field_def.is_dev:
-                        key = _DEV_FIELDS.get(str(field.name or "").strip().lower())
-                        if key is not None:
-                            rec[key] = float(value)
-                    elif field.name in _RECORD_FIELDS:
-                        rec[field.name] = float(value)
-                if "timestamp" in rec:
-                    records.append(rec)
+            if frame.name == "record" and "timestamp" in (rec := _record(frame)):
+                records.append(rec)
             elif frame.name in ("session", "sport"):
-                values = {f.name: f.value for f in frame.fields if f.name}
-                start = _time(values.get("start_time"))
-                end = _time(values.get("timestamp"))
-                elapsed = _time(values.get("total_elapsed_time"))
-                if start is not None and elapsed is not None:
-                    end = max(end or 0.0, start + elapsed)
-                item = FitSession(_name(values.get("sport")), _name(values.get("sub_sport")), start, end)
-                (sessions if frame.name == "session" else sports).append(item)
-    except fitdecode.FitCRCError:
-        raise RecordingError(f"{where}: FIT file is corrupt (CRC check failed)") from None
-    except fitdecode.FitEOFError:
-        raise RecordingError(f"{where}: truncated FIT file (it ends inside a message)") from None
-    except fitdecode.FitHeaderError as exc:
-        if n_files and "not a FIT file" in str(exc):
-            raise RecordingError(f"{where}: unexpected bytes after FIT file {n_files} (not a FIT header)") from None
-        raise RecordingError(f"{where}: truncated or damaged FIT header ({str(exc).splitlines()[0]})") from None
+                (sessions if frame.name == "session" else sports).append(_session(frame))
     except (fitdecode.FitError, AssertionError, struct.error, KeyError, IndexError, ValueError, TypeError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise RecordingError(f"{where}: malformed FIT data ({detail[:120]})") from None
+        raise _damage(exc, where, n_files) from None
     finally:
         reader.close()
     return FitContents(records, sessions, sports, n_files)
@@ -251,7 +265,7 @@ def read_fit(path: Path | str) -> Recording:
     """A FIT activity as a recording holding only the watch's running dynamics (no raw IMU samples)."""
     path = Path(path)
     try:
-        buf = path.read_bytes()
+        buf = read_bytes(path, MAX_FIT_BYTES, "the FIT file")
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
     contents = decode_fit(buf, str(path))

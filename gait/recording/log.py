@@ -8,7 +8,8 @@ Layout (little-endian)::
 
 A record is written with a single ``write`` and followed by flush + fsync, so after ``kill -9`` (or a power
 cut) every record but possibly the last is intact; the reader keeps records up to the first torn or corrupt
-one and reports how many bytes it had to ignore.
+one and reports how many bytes it had to ignore. It reads record by record (a huge or sparse file costs only
+what its intact records hold) and refuses more than ``MAX_SAMPLES`` samples.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from typing import BinaryIO
 import numpy as np
 
 from gait.errors import RecordingError
+from gait.recording.limits import MAX_SAMPLES, create_new, open_regular
 
 MAGIC = b"GAITLOG1"
 REC_MAGIC = b"REC1"
 _REC_HEAD = struct.Struct("<4sIII")
+MAX_HEADER = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,9 @@ class LogContents:
 
 
 def open_log(path: Path, stream: str, channels: tuple[str, ...]) -> BinaryIO:
-    """Create a new log file and write its header."""
+    """Create a new log file (exclusively, never through a link) and write its header."""
     header = json.dumps({"stream": stream, "channels": list(channels)}).encode()
-    f = open(path, "xb")  # noqa: SIM115 - the writer owns the handle for the whole recording
+    f = create_new(path)
     f.write(MAGIC + struct.pack("<I", len(header)) + header)
     f.flush()
     os.fsync(f.fileno())
@@ -57,34 +60,42 @@ def encode_record(t: np.ndarray, values: np.ndarray) -> bytes:
 def read_log(path: Path) -> LogContents:
     """Read every intact record of a log; raise only when the header itself is unusable."""
     try:
-        data = path.read_bytes()
+        f = open_regular(path, 1 << 62, "sample log")  # any size: it is read record by record
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read sample log ({exc.strerror})") from None
-    if len(data) < 12 or data[:8] != MAGIC:
-        raise RecordingError(f"{path}: not a gait sample log (bad header)")
-    (hlen,) = struct.unpack_from("<I", data, 8)
-    try:
-        header = json.loads(data[12 : 12 + hlen].decode())
-        channels = tuple(header["channels"])
-    except (ValueError, KeyError, UnicodeDecodeError):
-        raise RecordingError(f"{path}: sample log header is corrupt") from None
-    k = len(channels) - 1
-    pos = 12 + hlen
-    ts: list[np.ndarray] = []
-    vs: list[np.ndarray] = []
-    n_records = 0
-    while pos + _REC_HEAD.size <= len(data):
-        magic, n, plen, crc = _REC_HEAD.unpack_from(data, pos)
-        body = pos + _REC_HEAD.size
-        if magic != REC_MAGIC or plen != n * (8 + 4 * k) or body + plen > len(data):
-            break
-        payload = data[body : body + plen]
-        if zlib.crc32(payload) != crc:
-            break
-        ts.append(np.frombuffer(payload, dtype="<f8", count=n))
-        vs.append(np.frombuffer(payload, dtype="<f4", offset=8 * n).reshape(n, k))
-        pos = body + plen
-        n_records += 1
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        head = f.read(12)
+        if len(head) < 12 or head[:8] != MAGIC:
+            raise RecordingError(f"{path}: not a gait sample log (bad header)")
+        (hlen,) = struct.unpack_from("<I", head, 8)
+        try:
+            header = json.loads(f.read(min(hlen, MAX_HEADER)).decode()) if hlen <= MAX_HEADER else None
+            channels = tuple(header["channels"])  # type: ignore[index]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
+            raise RecordingError(f"{path}: sample log header is corrupt") from None
+        k = len(channels) - 1
+        pos = 12 + hlen
+        ts: list[np.ndarray] = []
+        vs: list[np.ndarray] = []
+        n_records = n_samples = 0
+        while True:
+            head = f.read(_REC_HEAD.size)
+            if len(head) < _REC_HEAD.size:
+                break
+            magic, n, plen, crc = _REC_HEAD.unpack(head)
+            if magic != REC_MAGIC or plen != n * (8 + 4 * k) or pos + _REC_HEAD.size + plen > size:
+                break
+            payload = f.read(plen)
+            if len(payload) < plen or zlib.crc32(payload) != crc:
+                break
+            n_samples += n
+            if n_samples > MAX_SAMPLES:
+                raise RecordingError(f"{path}: holds more than {MAX_SAMPLES} samples (the limit for one stream)")
+            ts.append(np.frombuffer(payload, dtype="<f8", count=n))
+            vs.append(np.frombuffer(payload, dtype="<f4", offset=8 * n).reshape(n, k))
+            pos += _REC_HEAD.size + plen
+            n_records += 1
     t = np.concatenate(ts) if ts else np.zeros(0)
     values = np.concatenate(vs).astype(float) if vs else np.zeros((0, k))
-    return LogContents(channels, t, values, n_records, len(data) - pos)
+    return LogContents(channels, t, values, n_records, size - pos)

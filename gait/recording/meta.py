@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gait.errors import RecordingError
+from gait.recording.limits import MAX_JSON_BYTES, parse_json, read_bytes, write_atomic
 
 FORMAT_NAME = "gait-recording"
 FORMAT_VERSION = 1
@@ -30,7 +30,6 @@ IMU_CHANNELS: tuple[str, ...] = (
     "gyr_y_rads",
     "gyr_z_rads",
 )
-CHANNEL_UNITS = {"t_s": "s", "acc": "m/s^2", "gyr": "rad/s"}
 
 #: Channels of a Running Speed and Cadence stream (a foot pod: a second opinion beside the IMU, and speed).
 RSC_CHANNELS: tuple[str, ...] = ("t_s", "speed_mps", "cadence_spm", "stride_length_m", "distance_m")
@@ -73,7 +72,6 @@ PLACEMENTS = (
     "chest",
     "other",
 )
-CLOCK_SOURCES = ("device", "host", "simulated", "file")
 
 
 def utc_now_iso() -> str:
@@ -274,26 +272,21 @@ def _units_for(channels: list[str] | tuple[str, ...]) -> dict[str, str]:
 
 
 def write_meta(folder: Path, meta: RecordingMeta) -> None:
-    """Write meta.json atomically (temp file + rename), so a crash never leaves a half-written file."""
-    tmp = folder / "meta.json.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(meta.to_dict(), f, indent=2)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, folder / "meta.json")
+    """Write meta.json atomically (a fresh temporary file + rename), so a crash never leaves a half-written file
+    and a link planted in the folder is never written through."""
+    write_atomic(folder / "meta.json", (json.dumps(meta.to_dict(), indent=2) + "\n").encode())
 
 
 def read_meta(folder: Path) -> RecordingMeta:
     path = folder / "meta.json"
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_bytes(path, MAX_JSON_BYTES, "meta.json")
     except FileNotFoundError:
         raise RecordingError(f"{folder}: not a recording folder (no meta.json)") from None
+    try:
+        d = parse_json(raw.decode("utf-8"), str(path))
     except UnicodeDecodeError:
         raise RecordingError(f"{path}: meta.json is not text (corrupted?)") from None
-    try:
-        d = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RecordingError(f"{path}: meta.json is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(d, dict):

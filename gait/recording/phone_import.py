@@ -34,6 +34,7 @@ import pandas as pd
 
 from gait.errors import RecordingError
 from gait.recording.csv_import import MIN_RATE_HZ, check_samples
+from gait.recording.limits import MAX_CSV_BYTES, MAX_HEADER_BYTES, BoundedZip, check_csv, open_regular, read_bytes
 from gait.recording.location_import import (
     phyphox_baro,
     phyphox_location,
@@ -134,48 +135,50 @@ def merge_imu(
 
 
 class _Files:
-    """The CSV files of an export, from a zip archive or a folder, by lower-case name."""
+    """The CSV files of an export, from a zip archive or a folder, by lower-case name (read when asked, within
+    the limits of gait.recording.limits)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._data: dict[str, bytes] = {}
+        self._zip: BoundedZip | None = None
+        self._members: dict[str, str] = {}
         self._paths: dict[str, Path] = {}
         if path.is_dir():
             self._paths = {p.name.lower(): p for p in path.iterdir() if p.suffix.lower() == ".csv"}
         else:
-            try:
-                with zipfile.ZipFile(path) as z:
-                    for info in z.infolist():
-                        name = Path(info.filename).name.lower()
-                        if name.endswith(".csv") and not info.is_dir():
-                            self._data[name] = z.read(info)
-            except (zipfile.BadZipFile, EOFError, OSError) as exc:
-                raise RecordingError(f"{path}: not a readable zip archive ({exc})") from None
+            self._zip = BoundedZip(path)
+            self._members = {Path(n).name.lower(): n for n in self._zip.infos if n.lower().endswith(".csv")}
 
     def names(self) -> set[str]:
-        return set(self._data) | set(self._paths)
+        return set(self._members) | set(self._paths)
 
     def head(self, name: str) -> str:
         """The header line of a file, lower case."""
-        if name in self._data:
-            raw = self._data[name][:1000]
+        if self._zip is not None:
+            raw = self._zip.head(self._members[name])
         else:
-            with open(self._paths[name], "rb") as f:
+            with open_regular(self._paths[name], MAX_CSV_BYTES, "the CSV file") as f:
                 raw = f.read(1000)
         return raw.decode("utf-8-sig", errors="replace").split("\n", 1)[0].strip().lower().replace('"', "")
 
     def frame(self, name: str) -> pd.DataFrame | None:
         name = name.lower()
+        if name not in self.names():
+            return None
+        src: Path | io.BytesIO
+        if self._zip is not None:
+            raw = self._zip.read(self._members[name])
+            check_csv(raw, f"{self.path}: {name}")
+            src = io.BytesIO(raw)
+        else:
+            check_csv(self._paths[name], f"{self.path}: {name}")
+            src = self._paths[name]
         try:
-            if name in self._data:
-                return pd.read_csv(io.BytesIO(self._data[name]), skipinitialspace=True, sep=None, engine="python")
-            if name in self._paths:
-                return pd.read_csv(self._paths[name], skipinitialspace=True, sep=None, engine="python")
+            return pd.read_csv(src, skipinitialspace=True, sep=None, engine="python")
         except pd.errors.EmptyDataError:
             raise RecordingError(f"{self.path}: {name} is empty") from None
         except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
             raise RecordingError(f"{self.path}: {name} is not a readable CSV ({str(exc).splitlines()[0]})") from None
-        return None
 
 
 def is_sensorlogger(path: Path) -> bool:
@@ -221,32 +224,15 @@ def read_sensorlogger(path: Path | str, *, placement: str = "waist_belt", platfo
             f"{path}: this Sensor Logger export has no accelerometer (it holds: {has}); turn on Accelerometer, "
             "Gravity and Gyroscope in Sensor Logger"
         )
-    meta_df = files.frame("Metadata.csv")
-    info: dict[str, str] = {}
-    if meta_df is not None and len(meta_df):
-        info = {str(k).strip().lower(): str(v).strip() for k, v in meta_df.iloc[0].items()}
-    if platform is None:
-        plat = info.get("platform", "").lower()
-        if plat not in PLATFORMS:
-            raise RecordingError(f"{path}: Metadata.csv does not say the platform (android/ios); give --phone-os")
-        standard = info.get("standardisation", "false").lower() in ("true", "1", "yes")
-        platform = "android" if standard else plat
+    info, platform = _sensorlogger_metadata(path, files, platform)
     total = files.frame("TotalAcceleration.csv")
     acc_name = "TotalAcceleration.csv" if total is not None else "Accelerometer.csv"
     acc_df = total if total is not None else files.frame("Accelerometer.csv")
     acc = _xyz(acc_df, f"{path}: {acc_name}")
     need_rate(path, acc_name, acc, "Sensor Logger")
     notes: list[str] = []
-    grav_df = files.frame("Gravity.csv") if total is None else None
-    gravity = _xyz(grav_df, f"{path}: Gravity.csv") if grav_df is not None else None
-    if gravity is not None and not series_rate(gravity) > 1.0 / MAX_GAP_S:
-        notes.append(f"Gravity.csv was recorded at {series_rate(gravity):.3g} Hz, too slowly to add back")
-        gravity = None
-    gyr_df = files.frame("Gyroscope.csv")
-    gyr = _xyz(gyr_df, f"{path}: Gyroscope.csv") if gyr_df is not None else None
-    if gyr is not None and not series_rate(gyr) > 1.0 / MAX_GAP_S:
-        notes.append(f"Gyroscope.csv was recorded at {series_rate(gyr):.3g} Hz, too slowly to use: left out")
-        gyr = None
+    gravity = _optional_series(path, files, "Gravity.csv", "to add back", notes) if total is None else None
+    gyr = _optional_series(path, files, "Gyroscope.csv", "to use: left out", notes)
     linear = total is None and gravity is None
     if linear:
         notes.append(
@@ -272,20 +258,53 @@ def read_sensorlogger(path: Path | str, *, placement: str = "waist_belt", platfo
     )
     detail = f"Sensor Logger export {path.name} ({platform} convention{', linear acceleration' if linear else ''})"
     rec = _phone_recording(path, t, force, gyr_v, device, placement, detail, start_utc=start[:19] + "Z", linear=linear)
+    terrain = _sensorlogger_terrain(files, float(t[0]), notes)
+    return dataclasses.replace(with_streams(rec, terrain, device.name), notes=tuple(notes))
+
+
+def _sensorlogger_terrain(files: _Files, t0: float, notes: list[str]) -> dict[str, StreamData]:
+    """Location.csv and Barometer.csv as the ``location`` and ``baro`` streams; a damaged one costs only itself
+    (a note), never the IMU import."""
     terrain: dict[str, StreamData] = {}
     for name, stream, read in (("Location.csv", "location", sensorlogger_location),
                                ("Barometer.csv", "baro", sensorlogger_baro)):  # fmt: skip
-        try:  # a damaged location or barometer file costs only itself, never the IMU import
+        try:
             df = files.frame(name)
         except RecordingError as exc:
             notes.append(f"{str(exc).split(': ', 1)[-1]}: left out")
             continue
-        data = read(df, float(t[0])) if df is not None else None
+        data = read(df, t0) if df is not None else None
         if data is not None:
             terrain[stream] = data
         elif df is not None:
             notes.append(f"{name} holds no usable readings: left out")
-    return dataclasses.replace(with_streams(rec, terrain, device.name), notes=tuple(notes))
+    return terrain
+
+
+def _sensorlogger_metadata(path: Path, files: _Files, platform: str | None) -> tuple[dict[str, str], str]:
+    """Metadata.csv's first row (keys in lower case), and the axis convention: as given, else from its
+    ``platform`` and ``standardisation`` (standardised exports use Android's signs)."""
+    meta_df = files.frame("Metadata.csv")
+    info: dict[str, str] = {}
+    if meta_df is not None and len(meta_df):
+        info = {str(k).strip().lower(): str(v).strip() for k, v in meta_df.iloc[0].items()}
+    if platform is not None:
+        return info, platform
+    plat = info.get("platform", "").lower()
+    if plat not in PLATFORMS:
+        raise RecordingError(f"{path}: Metadata.csv does not say the platform (android/ios); give --phone-os")
+    standard = info.get("standardisation", "false").lower() in ("true", "1", "yes")
+    return info, "android" if standard else plat
+
+
+def _optional_series(path: Path, files: _Files, name: str, use: str, notes: list[str]) -> Series | None:
+    """A sensor file the export may hold; left out, with a note, when it was recorded too slowly to use."""
+    df = files.frame(name)
+    series = _xyz(df, f"{path}: {name}") if df is not None else None
+    if series is not None and not series_rate(series) > 1.0 / MAX_GAP_S:
+        notes.append(f"{name} was recorded at {series_rate(series):.3g} Hz, too slowly {use}")
+        return None
+    return series
 
 
 def _phone_recording(
@@ -357,9 +376,9 @@ def is_phyphox_csv(path: Path) -> bool:
     """phyphox's sheets start with a ``Time (s)`` column followed by columns that name their unit in brackets
     (whatever the experiment: a wrong one is then named by ``read_phyphox``, not mistaken for a plain CSV)."""
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            head = f.readline().lower().replace('"', "").strip()
-    except (OSError, UnicodeDecodeError):
+        with open_regular(path, MAX_CSV_BYTES, "the CSV file") as f:
+            head = f.read(MAX_HEADER_BYTES).decode("utf-8-sig").split("\n", 1)[0].lower().replace('"', "").strip()
+    except (OSError, UnicodeDecodeError, RecordingError):
         return False
     return head.startswith("time (s)") and "(" in head[len("time (s)") :]
 
@@ -368,17 +387,20 @@ def _phyphox_sheets(path: Path) -> list[tuple[str, bytes]]:
     """The CSV sheets of a phyphox export (one CSV, a zip or a folder), leaving out its meta/ folder."""
     try:
         if path.is_dir():
-            return [(p.name, p.read_bytes()) for p in sorted(path.iterdir()) if p.suffix.lower() == ".csv"]
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as z:
-                return [
-                    (n, z.read(n))
-                    for n in z.namelist()
-                    if n.lower().endswith(".csv") and not n.lower().startswith("meta/")
-                ]
-        return [(path.name, path.read_bytes())]
+            sheets = [(p.name, read_bytes(p, MAX_CSV_BYTES, "the CSV file"))
+                      for p in sorted(path.iterdir()) if p.suffix.lower() == ".csv"]  # fmt: skip
+        elif zipfile.is_zipfile(path):
+            z = BoundedZip(path)  # unpacked within the limit, counted while streaming
+            names = [n for n in z.infos if n.lower().endswith(".csv") and not n.lower().startswith("meta/")]
+            z.check_declared(names)
+            sheets = [(n, z.read(n)) for n in names]
+        else:
+            sheets = [(path.name, read_bytes(path, MAX_CSV_BYTES, "the CSV file"))]
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise RecordingError(f"{path}: cannot read ({exc})") from None
+    for name, raw in sheets:
+        check_csv(raw, f"{path}: {name}")  # columns and rows before pandas allocates anything
+    return sheets
 
 
 def read_phyphox(path: Path | str, *, placement: str = "waist_belt", platform: str | None = None) -> Recording:
@@ -426,10 +448,15 @@ def read_phyphox(path: Path | str, *, placement: str = "waist_belt", platform: s
     check_samples(path, t, force, gyr_v, gravity=not linear)
     detail = f"phyphox export {path.name}{' (linear acceleration)' if linear else ''}"
     rec = _phone_recording(path, t, force, gyr_v, DeviceInfo(name="phyphox"), placement, detail, linear=linear)
+    return dataclasses.replace(with_streams(rec, _phyphox_terrain(others, float(t[0])), "phyphox"), notes=tuple(notes))
+
+
+def _phyphox_terrain(sheets: list[pd.DataFrame], t0: float) -> dict[str, StreamData]:
+    """The first sheet holding location, and the first holding pressure, as the ``location``/``baro`` streams."""
     terrain: dict[str, StreamData] = {}
-    for df in others:
+    for df in sheets:
         for stream, read in (("location", phyphox_location), ("baro", phyphox_baro)):
-            data = read(df, float(t[0])) if stream not in terrain else None
+            data = read(df, t0) if stream not in terrain else None
             if data is not None:
                 terrain[stream] = data
-    return dataclasses.replace(with_streams(rec, terrain, "phyphox"), notes=tuple(notes))
+    return terrain

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import json
 import os
 import time
@@ -25,6 +26,7 @@ import numpy as np
 
 from gait.errors import RecordingError
 from gait.recording.folder import EVENTS_FILE, load_folder, save
+from gait.recording.limits import create_new
 from gait.recording.log import encode_record, open_log
 from gait.recording.meta import IMU_CHANNELS, RecordingMeta, StreamInfo, write_meta
 
@@ -84,7 +86,7 @@ class RecordingWriter:
         self.flush_interval_s = flush_interval_s
         write_meta(self.folder, self.meta)
         self._streams = {s.name: _StreamLog(self.folder, s) for s in streams}
-        self._events = open(self.folder / EVENTS_FILE, "a", encoding="utf-8")  # noqa: SIM115
+        self._events = io.TextIOWrapper(create_new(self.folder / EVENTS_FILE), encoding="utf-8")
         self._last_flush = time.monotonic()
         self.closed = False
         self.failed = ""  # set when the disk refused a write: nothing more is written, the logs keep what was safe
@@ -121,19 +123,21 @@ class RecordingWriter:
             values = np.hstack((values, np.asarray(gyr, float).reshape(len(t), 3)))
         self.append_values(stream, t, values)
 
-    def append_values(self, stream: str, t: np.ndarray, values: np.ndarray) -> None:
-        """Queue samples of any stream: ``values[:, j]`` is channel ``j + 1`` of the stream."""
+    def append_values(self, stream: str, t: np.ndarray, values: np.ndarray, *, any_order: bool = False) -> None:
+        """Queue samples of any stream: ``values[:, j]`` is channel ``j + 1`` of the stream. Samples not after
+        the stream's last time are dropped as duplicates, unless ``any_order`` (then they are stored, and put in
+        order when the recording is compacted or recovered)."""
         s = self._stream(stream)
         t = np.atleast_1d(np.asarray(t, float))
         values = np.asarray(values, float).reshape(len(t), s.k)
-        keep = t > s.last_t
+        keep = np.ones(len(t), bool) if any_order else t > s.last_t
         if not keep.all():
             t, values = t[keep], values[keep]
         if len(t) == 0:
             return
         order = np.argsort(t, kind="stable")
         t, values = t[order], values[order]
-        s.last_t = float(t[-1])
+        s.last_t = max(s.last_t, float(t[-1]))
         s.pending_t.append(t)
         s.pending_v.append(values)
         if time.monotonic() - self._last_flush >= self.flush_interval_s:

@@ -13,11 +13,12 @@ from typing import Any
 
 from gait import __version__
 from gait.analysis.result import DISCLAIMER, RunAnalysis
+from gait.analysis.summary import RunRecord
 from gait.insights.mechanisms import BY_ID, NOT_A_DIAGNOSIS, RED_FLAGS
+from gait.insights.rules import Severity
 from gait.reporting.svg import LEFT, NEUTRAL, RIGHT, Series, bars, binned_median, chart
 
 TREND_BIN_S = 30.0
-SEVERITY_LABEL = {"act": "Act on it", "watch": "Watch", "info": "Context", "not_enough_data": "Not enough data"}
 
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1b1b1b;max-width:760px;margin:24px auto;
@@ -29,14 +30,13 @@ h1{font-size:1.5em;margin:0 0 4px}h2{font-size:1.15em;margin:28px 0 8px;border-b
 .card{border:1px solid #ddd;border-radius:6px;padding:8px 10px}.card b{display:block;font-size:1.25em}
 .card span{color:#555;font-size:.85em}
 .finding{border-left:5px solid #999;padding:6px 12px;margin:10px 0;background:#fafafa}
-.finding.act{border-color:#D55E00}.finding.watch{border-color:#E69F00}.finding.info{border-color:#56B4E9}
 .finding h3{margin:0 0 4px;font-size:1.02em}.badge{font-size:.8em;padding:1px 6px;border-radius:4px;background:#eee;
 margin-right:6px}.src{font-size:.85em;color:#444}.chart{width:100%;height:auto;margin:6px 0}
 .chart .grid{stroke:#e6e6e6}.chart .tick{font-size:11px;fill:#444}.chart .lab{font-size:12px;fill:#222}
 .chart .ct{font-size:13px;font-weight:600;fill:#222}table{border-collapse:collapse;font-size:.9em}
 td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:left}.nodata{color:#777}.small{font-size:.85em;color:#555}
 @media print{.finding,.card,svg{break-inside:avoid}}
-"""
+""" + "".join(f".finding.{s.value}{{border-color:{s.colour}}}" for s in Severity)
 
 
 def _fmt(x: float | None, digits: int = 1, unit: str = "") -> str:
@@ -49,43 +49,45 @@ def _card(label: str, value: str, note: str = "") -> str:
     return f'<div class="card"><span>{escape(label)}</span><b>{escape(value)}</b><span>{escape(note)}</span></div>'
 
 
+#: run-record fields shown as cards, each beside the runner's usual value (label, unit, decimals from the record)
+CARD_FIELDS = (
+    "cadence_spm",
+    "contact_time_ms",
+    "flight_time_ms",
+    "vertical_oscillation_cm",
+    "impact_g",
+    "braking_dv_mps",
+)
+
+
 def _summary_cards(result: RunAnalysis) -> str:
-    s = result.summary
-    med, side = s.medians, s.per_side
+    r = result.record
     base = ((result.context or {}).get("baseline") or {}).get("metrics", {})
 
-    def usual(key: str, digits: int, unit: str) -> str:
-        return f"your usual {base[key]['mean']:.{digits}f} {unit}" if key in base else ""
+    def field_card(key: str) -> str:
+        info = RunRecord.info(key)
+        usual = f"your usual {base[key]['mean']:.{info.digits}f} {info.unit}" if key in base else ""
+        return _card(info.label, _fmt(r.value(key), info.digits, info.unit), usual)
 
-    drop = side["pelvic_drop_deg"]
+    left, right = "pelvic_drop_left_deg", "pelvic_drop_right_deg"
     cards = [
-        _card("Running time", f"{s.running_s / 60:.1f} min", f"{s.n_used} steps used"),
-        _card("Cadence", _fmt(s.cadence_spm, 1, "spm"), usual("cadence_spm", 1, "spm")),
-        _card("Contact time", _fmt(med["contact_time_ms"], 0, "ms"), usual("contact_time_ms", 0, "ms")),
-        _card("Flight time", _fmt(med["flight_time_ms"], 0, "ms")),
-        _card(
-            "Vertical oscillation",
-            _fmt(med["vertical_oscillation_cm"], 1, "cm"),
-            usual("vertical_oscillation_cm", 1, "cm"),
-        ),
-        _card("Impact (peak)", _fmt(med["impact_g"], 2, "g"), usual("impact_g", 2, "g")),
-        _card("Braking", _fmt(med["braking_dv_mps"], 2, "m/s per step"), usual("braking_dv_mps", 2, "m/s")),
+        _card("Running time", f"{(r.running_s or 0) / 60:.1f} min", f"{r.steps_used} steps used"),
+        *(field_card(key) for key in CARD_FIELDS),
         _card(
             "Pelvic drop L / R stance",
-            f"{_fmt(drop.left)} / {_fmt(drop.right)} deg",
-            f"your usual {base['drop_left_deg']['mean']:.1f} / {base['drop_right_deg']['mean']:.1f} deg"
-            if "drop_left_deg" in base and "drop_right_deg" in base
+            f"{_fmt(r.pelvic_drop_left_deg)} / {_fmt(r.pelvic_drop_right_deg)} deg",
+            f"your usual {base[left]['mean']:.1f} / {base[right]['mean']:.1f} deg"
+            if left in base and right in base
             else "",
         ),
         _card(
             "Pelvic tilt / rotation range",
-            f"{_fmt(med['pelvic_tilt_range_deg'])} / {_fmt(med['pelvic_rotation_range_deg'])} deg",
+            f"{_fmt(r.pelvic_tilt_range_deg)} / {_fmt(r.pelvic_rotation_range_deg)} deg",
             "low-confidence angles",
         ),
     ]
-    asym = side["contact_time_ms"].asymmetry_pct()
-    if asym is not None:
-        cards.append(_card("Contact time L/R difference", f"{asym:+.1f} %", "right minus left"))
+    if r.contact_time_asymmetry_pct is not None:
+        cards.append(_card("Contact time L/R difference", f"{r.contact_time_asymmetry_pct:+.1f} %", "right minus left"))
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
@@ -152,7 +154,7 @@ def _weekly(ctx: dict[str, Any]) -> str:
 
 def _findings(result: RunAnalysis) -> str:
     findings = result.findings or ()
-    shown = [f for f in findings if f.severity != "not_enough_data"]
+    shown = [f for f in findings if f.severity is not Severity.NOT_ENOUGH_DATA]
     parts = []
     if not shown:
         parts.append("<p>Nothing in this run stands out against the rules gait applies.</p>")
@@ -161,7 +163,7 @@ def _findings(result: RunAnalysis) -> str:
         sources = "".join(f"<li>{escape(s)}</li>" for s in f.sources)
         caveats = "".join(f"<li>{escape(c)}</li>" for c in mech.caveats)
         parts.append(
-            f'<div class="finding {f.severity}"><h3><span class="badge">{SEVERITY_LABEL[f.severity]}</span>'
+            f'<div class="finding {f.severity}"><h3><span class="badge">{f.severity.label}</span>'
             f"{escape(f.title)}</h3><p><b>Your numbers:</b> {escape(f.evidence)}</p>"
             f"<p><b>Why it may matter:</b> {escape(f.mechanism)}</p>"
             f"<p><b>What the evidence says</b> (grade {escape(f.evidence_grade)}): {escape(mech.evidence)}</p>"
@@ -171,7 +173,7 @@ def _findings(result: RunAnalysis) -> str:
             f'<details><summary class="small">Sources and caveats</summary><ul class="src">{sources}</ul>'
             f'<ul class="src">{caveats}</ul></details></div>'
         )
-    missing = [f for f in findings if f.severity == "not_enough_data"]
+    missing = [f for f in findings if f.severity is Severity.NOT_ENOUGH_DATA]
     if missing:
         items = "".join(f"<li><b>{escape(f.title)}:</b> {escape(f.evidence)}</li>" for f in missing)
         parts.append(f'<p class="small">Not enough data for:</p><ul class="small">{items}</ul>')
@@ -180,7 +182,7 @@ def _findings(result: RunAnalysis) -> str:
 
 def render_report(result: RunAnalysis) -> str:
     """The whole report as one HTML string (``result`` must come from ``gait.analyze``, with findings)."""
-    rec, s, q = result.recording, result.summary, result.quality
+    rec, r, q = result.recording, result.record, result.quality
     ctx = result.context or {}
     meta = rec.meta
     origin = "simulated recording (not from a person)" if meta.synthetic else f"recorded with {meta.device.name}"
@@ -204,7 +206,7 @@ def render_report(result: RunAnalysis) -> str:
 <p class="banner"><b>Not a diagnosis.</b> {escape(NOT_A_DIAGNOSIS)}</p>
 <h2>Summary</h2>{_summary_cards(result)}
 <p class="small">{escape(base_text)} Per-side values use only steps whose left/right label is confident
-({s.n_left} left, {s.n_right} right of {s.n_used}).</p>
+({r.steps_left} left, {r.steps_right} right of {r.steps_used}).</p>
 <h2>Findings</h2>{_findings(result)}
 <div class="flags"><b>See a doctor or physiotherapist, whatever these numbers say, if you have:</b><ul>{red}</ul></div>
 <h2>Through the run</h2>{_charts(result)}

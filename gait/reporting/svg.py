@@ -1,19 +1,22 @@
 """Small inline-SVG charts: enough for a report that must open offline without scripts or fonts.
 
-Colours are the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies); left is
-blue and right is vermillion everywhere in gait.
+Colours are gait's one palette (``gait.palette``, Okabe-Ito, distinguishable with the common colour-vision
+deficiencies): left is blue and right is orange everywhere in gait.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
 import numpy as np
 
-LEFT, RIGHT, NEUTRAL, ACCENT, GREY = "#0072B2", "#D55E00", "#000000", "#009E73", "#999999"
+from gait.palette import BOTH as NEUTRAL
+from gait.palette import LEFT, RIGHT
+
 MAX_POINTS = 1200
 
 
@@ -94,28 +97,33 @@ def chart(series: list[Series], title: str, x_label: str, y_label: str, width: i
         f'<text x="12" y="{top + ph / 2}" text-anchor="middle" class="lab" '
         f'transform="rotate(-90 12 {top + ph / 2})">{escape(y_label)}</text>'
     )
-    for s in reversed(series):
-        ok = np.isfinite(s.y) & np.isfinite(s.x)
-        x, y = s.x[ok], s.y[ok]
-        if s.kind == "points":
-            if len(x) > MAX_POINTS:
-                keep = np.linspace(0, len(x) - 1, MAX_POINTS).astype(int)
-                x, y = x[keep], y[keep]
-            pts = "".join(f"M{a:.1f} {b:.1f}h0" for a, b in zip(px(x), py(y), strict=True))
-            out.append(f'<path d="{pts}" stroke="{s.color}" stroke-width="3" stroke-linecap="round" opacity="0.35"/>')
-        else:
-            pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px(x), py(y), strict=True))
-            out.append(f'<polyline points="{pts}" fill="none" stroke="{s.color}" stroke-width="2"/>')
-    lx = left
-    for s in series:
-        if s.kind == "points":
-            continue
+    out += [_draw(s, px, py) for s in reversed(series)]
+    out += [_legend([s for s in series if s.kind != "points"], left), "</svg>"]
+    return "".join(out)
+
+
+def _draw(s: Series, px: Callable[[np.ndarray], np.ndarray], py: Callable[[np.ndarray], np.ndarray]) -> str:
+    """One series: a thinned cloud of points, or a line."""
+    ok = np.isfinite(s.y) & np.isfinite(s.x)
+    x, y = s.x[ok], s.y[ok]
+    if s.kind != "points":
+        pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px(x), py(y), strict=True))
+        return f'<polyline points="{pts}" fill="none" stroke="{s.color}" stroke-width="2"/>'
+    if len(x) > MAX_POINTS:
+        keep = np.linspace(0, len(x) - 1, MAX_POINTS).astype(int)
+        x, y = x[keep], y[keep]
+    pts = "".join(f"M{a:.1f} {b:.1f}h0" for a, b in zip(px(x), py(y), strict=True))
+    return f'<path d="{pts}" stroke="{s.color}" stroke-width="3" stroke-linecap="round" opacity="0.35"/>'
+
+
+def _legend(lines: list[Series], left: float) -> str:
+    out, lx = [], left
+    for s in lines:
         out.append(
             f'<rect x="{lx}" y="23" width="10" height="10" fill="{s.color}"/>'
             f'<text x="{lx + 14}" y="32" class="tick">{escape(s.name)}</text>'
         )
         lx += 14 + 7 * len(s.name) + 16
-    out.append("</svg>")
     return "".join(out)
 
 

@@ -16,7 +16,8 @@ class SampleBlock:
     ``t``: seconds on the session clock (0 = when recording started; device timestamps mapped to it where the
     sensor has them, host receive time otherwise). ``values[:, j]``: channel ``channels[j + 1]`` in SI, sensor
     frame (IMU: acc m/s^2 with gravity, gyro rad/s). ``lost_before``: samples the device sent just before this
-    block that never arrived (from its timestamps or sequence numbers).
+    block that never arrived (from its timestamps or sequence numbers). ``ordered``: False when the block may
+    hold samples older than ones already handed over (a phone's late message): stored, sorted at compaction.
     """
 
     stream: str
@@ -24,6 +25,7 @@ class SampleBlock:
     values: np.ndarray
     channels: tuple[str, ...]
     lost_before: int = 0
+    ordered: bool = True
 
     @property
     def n(self) -> int:

@@ -2,14 +2,16 @@
 
 Sources (BLE sessions, replays) run concurrently and hand sample blocks and events to the recorder, which
 writes each block as it comes (flushed to disk at least every second), marks gaps, counts losses, and reports
-a status every second. It stops at the requested duration, on ``stop`` (Ctrl-C) or when every source has ended,
-and always closes the recording: nothing already received is lost.
+a status every second. It stops at the requested duration, on ``stop`` (Ctrl-C) or when every source has
+ended, and always closes the recording: nothing already received is lost. A source that acknowledges what it
+receives (the phone receiver) gets ``durable_emit``: it writes an item and syncs the log before returning.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import shutil
 import time
@@ -72,6 +74,7 @@ class Recorder:
         self.streams: dict[str, StreamStatus] = {}
         self.errors: list[str] = []
         self._failed = False  # a source could not start: stop everything (the user asked for all of them)
+        self._hooked: dict[str, float] = {}  # per stream: the newest time handed to the hooks
 
     def add(self, source: LiveSource) -> LiveSource:
         self.sources.append(source)
@@ -81,17 +84,27 @@ class Recorder:
     def _handle(self, item: SampleBlock | SourceEvent, writer: RecordingWriter) -> None:
         st = self.streams.setdefault(item.stream, StreamStatus())
         if isinstance(item, SampleBlock):
-            if not writer.has_stream(item.stream):
-                return  # samples before the stream was announced cannot happen with our sources; ignore
-            writer.append_values(item.stream, item.t, item.values)
-            if item.lost_before:
-                writer.note_lost(item.stream, item.lost_before)
-                st.lost += item.lost_before
-            st.samples += item.n
+            self._samples(item, writer, st)
+        else:
+            self._event(item, writer, st)
+
+    def _samples(self, block: SampleBlock, writer: RecordingWriter, st: StreamStatus) -> None:
+        if not writer.has_stream(block.stream):
+            return  # samples before the stream was announced cannot happen with our sources; ignore
+        writer.append_values(block.stream, block.t, block.values, any_order=not block.ordered)
+        if block.lost_before:
+            writer.note_lost(block.stream, block.lost_before)
+            st.lost += block.lost_before
+        st.samples += block.n
+        newer = block.t > self._hooked.get(block.stream, -math.inf)  # hooks (live views) see time go forward
+        if newer.any():
+            self._hooked[block.stream] = float(block.t[newer][-1])
+            if not newer.all():
+                block = dataclasses.replace(block, t=block.t[newer], values=block.values[newer])
             for hook in self.on_block:
-                hook(item)
-            return
-        ev = item
+                hook(block)
+
+    def _event(self, ev: SourceEvent, writer: RecordingWriter, st: StreamStatus) -> None:
         if ev.kind == "connected":
             st.connected, st.message, st.device = True, "", ev.message
             if ev.stream_info is not None and not writer.has_stream(ev.stream):
@@ -114,6 +127,11 @@ class Recorder:
         elif ev.kind == "ended":
             st.connected, st.message = False, "ended"
 
+    def _write_now(self, item: SampleBlock | SourceEvent, writer: RecordingWriter) -> None:
+        """Handle an item at once and sync it to disk (raises RecordingError when the disk refuses)."""
+        self._handle(item, writer)
+        writer.flush()
+
     def _set_device(self, writer: RecordingWriter, device: DeviceInfo) -> None:
         from gait.recording.meta import write_meta
 
@@ -134,49 +152,78 @@ class Recorder:
         self.writer = writer
         queue: asyncio.Queue[SampleBlock | SourceEvent] = asyncio.Queue()
         clock0 = time.monotonic()
+        for source in self.sources:
+            if hasattr(source, "durable_emit"):
+                source.durable_emit = lambda item: self._write_now(item, writer)  # type: ignore[attr-defined]
         tasks = [asyncio.create_task(s.run(stop, queue.put_nowait, clock0)) for s in self.sources]
-        stopped_by = "stop"
-        last_status, last_rate, last_samples = clock0, clock0, {k: 0 for k in self.streams}
+        rates = _Rates(self.streams, clock0)
         try:
-            while True:
-                now = time.monotonic()
-                if duration_s is not None and now - clock0 >= duration_s:
-                    stopped_by = "duration"
-                    break
-                if stop.is_set() or self._failed:
-                    stopped_by = "error" if self._failed else "stop"
-                    break
-                if all(t.done() for t in tasks) and queue.empty():
-                    stopped_by = "error" if self.errors else "sources ended"
-                    break
+            while (stopped_by := self._why_stop(clock0, duration_s, stop, tasks, queue)) is None:
                 with contextlib.suppress(TimeoutError):
                     item = await asyncio.wait_for(queue.get(), timeout=0.1)
                     self._handle(item, writer)
-                    while not queue.empty():
-                        self._handle(queue.get_nowait(), writer)
-                if on_status is not None and now - last_status >= status_every_s:
-                    if now - last_rate >= RATE_WINDOW_S:  # a steady rate even when the status comes 10 times a second
-                        for k, st in self.streams.items():
-                            st.rate_hz = (st.samples - last_samples.get(k, 0)) / (now - last_rate)
-                            last_samples[k] = st.samples
-                        last_rate = now
-                    last_status = now
+                    self._drain(queue, writer)
+                now = time.monotonic()
+                if on_status is not None and now - rates.last_status >= status_every_s:
+                    rates.update(self.streams, now)
                     on_status(RecorderStatus(now - clock0, self.streams))
         finally:
             stop.set()
             results = await asyncio.gather(*tasks, return_exceptions=True)
             try:
-                while not queue.empty():
-                    self._handle(queue.get_nowait(), writer)
+                self._drain(queue, writer)
             finally:
                 writer.close()  # even when the disk failed: the logs are closed and keep what was written
+        self._check(results, writer)
+        return RecordResult(self.folder, time.monotonic() - clock0, self.streams, self.errors, stopped_by)
+
+    def _why_stop(
+        self,
+        clock0: float,
+        duration_s: float | None,
+        stop: asyncio.Event,
+        tasks: list[asyncio.Task],
+        queue: asyncio.Queue,
+    ) -> str | None:
+        """Why recording ends now (duration, stop, error, sources ended), or ``None`` to go on."""
+        if duration_s is not None and time.monotonic() - clock0 >= duration_s:
+            return "duration"
+        if stop.is_set() or self._failed:
+            return "error" if self._failed else "stop"
+        if all(t.done() for t in tasks) and queue.empty():
+            return "error" if self.errors else "sources ended"
+        return None
+
+    def _drain(self, queue: asyncio.Queue, writer: RecordingWriter) -> None:
+        while not queue.empty():
+            self._handle(queue.get_nowait(), writer)
+
+    def _check(self, results: list[object], writer: RecordingWriter) -> None:
+        """Device failures become errors (a recording with no IMU samples at all is removed and refused); a bug
+        in a source surfaces, after the recording was closed."""
         for r in results:
             if isinstance(r, DeviceError):
                 self.errors.append(str(r))
             elif isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
-                raise r  # a bug, not a device problem: the recording is closed, let it surface
+                raise r
         imu_samples = writer.stream_samples("imu") if writer.has_stream("imu") else 0
         if imu_samples == 0:
             shutil.rmtree(self.folder, ignore_errors=True)
             raise DeviceError("; ".join(self.errors) or "no samples were received from the sensor")
-        return RecordResult(self.folder, time.monotonic() - clock0, self.streams, self.errors, stopped_by)
+
+
+class _Rates:
+    """Samples per second per stream, over at least ``RATE_WINDOW_S``: a steady rate even when the status comes
+    ten times a second."""
+
+    def __init__(self, streams: dict[str, StreamStatus], clock0: float) -> None:
+        self.last_status = self.last_rate = clock0
+        self.last_samples = {k: 0 for k in streams}
+
+    def update(self, streams: dict[str, StreamStatus], now: float) -> None:
+        if now - self.last_rate >= RATE_WINDOW_S:
+            for k, st in streams.items():
+                st.rate_hz = (st.samples - self.last_samples.get(k, 0)) / (now - self.last_rate)
+                self.last_samples[k] = st.samples
+            self.last_rate = now
+        self.last_status = now

@@ -1,13 +1,20 @@
 """A local SQLite store of analysed runs: history, personal baselines, weekly load.
 
 Everything stays on this machine: ``$GAIT_HOME/gait.sqlite`` (default ``~/.local/share/gait``). One row per
-recording (re-analysing replaces it), keyed by the recording's id, with the flat per-run values baselines use
-and the full JSON of the analysis.
+recording (re-analysing replaces it), keyed by the recording's id, with one column per ``RunRecord`` field
+and the full JSON of the analysis. A store written by an older version is brought up to date when opened.
+
+A damaged row is skipped with a warning (logger ``gait.store``; the CLI prints it as ``gait: warning: ...``),
+never fatal; a history that cannot be written (read-only file or disk, another user's) is opened read-only:
+it is listed and compared with, and runs are not saved to it (said once).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
+import math
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -16,32 +23,28 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from gait.analysis.summary import RunRecord
 from gait.errors import GaitError
 from gait.insights.load import RunLoad, WeekLoad, parse_day, weekly_load
+from gait.insights.rules import Severity
 
-SCHEMA_VERSION = 2
-#: columns older versions wrote, renamed in place when such a store is opened (version 1: ``_ms`` also meant m/s)
-RENAMED_COLUMNS = {"braking_dv_ms": "braking_dv_mps", "speed_ms": "speed_mps"}
-VALUE_COLUMNS = (
-    "duration_s",
-    "running_s",
-    "steps",
-    "cadence_spm",
-    "contact_time_ms",
-    "flight_time_ms",
-    "braking_dv_mps",
-    "impact_g",
-    "vertical_oscillation_cm",
-    "drop_left_deg",
-    "drop_right_deg",
-    "drop_diff_deg",
-    "asym_contact_pct",
-    "asym_braking_pct",
-    "rotation_range_deg",
-    "tilt_range_deg",
-    "speed_mps",
-    "distance_m",
-)
+log = logging.getLogger("gait.store")
+SCHEMA_VERSION = 3
+#: one REAL column per field of the run record
+VALUE_COLUMNS = RunRecord.names()
+#: columns older versions wrote, renamed in place when such a store is opened: version 1 also meant m/s by
+#: ``_ms``; versions 1 and 2 kept short names for some fields
+RENAMED_COLUMNS = {
+    "braking_dv_ms": "braking_dv_mps",
+    "speed_ms": "speed_mps",
+    "drop_left_deg": "pelvic_drop_left_deg",
+    "drop_right_deg": "pelvic_drop_right_deg",
+    "drop_diff_deg": "pelvic_drop_right_minus_left_deg",
+    "asym_contact_pct": "contact_time_asymmetry_pct",
+    "asym_braking_pct": "braking_asymmetry_pct",
+    "rotation_range_deg": "pelvic_rotation_range_deg",
+    "tilt_range_deg": "pelvic_tilt_range_deg",
+}
 
 
 class StoreError(GaitError):
@@ -63,18 +66,13 @@ class StoredRun:
     day: date | None
     synthetic: bool
     n_findings: int
-    values: dict[str, float | None]
+    record: RunRecord
     findings: list[dict[str, object]]
 
     def load(self) -> RunLoad | None:
         if self.day is None:
             return None
-        return RunLoad(
-            self.day,
-            self.values.get("running_s") or 0.0,
-            int(self.values.get("steps") or 0),
-            self.values.get("distance_m"),
-        )
+        return RunLoad(self.day, self.record.running_s or 0.0, self.record.steps or 0, self.record.distance_m)
 
 
 class RunStore:
@@ -86,11 +84,18 @@ class RunStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{self.path}: cannot open the run store ({exc})") from None
         self._db.row_factory = sqlite3.Row
+        self.read_only = False
+        self._warned: set[str] = set()
         try:
             self._create()
-        except StoreError:
+        except StoreError as exc:
             self._db.close()
-            raise
+            if "readonly" not in str(exc) or not self.path.is_file():
+                raise
+            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)  # still readable
+            self._db.row_factory = sqlite3.Row
+            self.read_only = True
+            self._warn("read-only", f"{self.path}: the run history is read-only: runs are read from it, not saved")
 
     def _create(self) -> None:
         cols = ", ".join(f"{c} REAL" for c in VALUE_COLUMNS)
@@ -134,6 +139,11 @@ class RunStore:
     def close(self) -> None:
         self._db.close()
 
+    def _warn(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning(message)
+
     def add(
         self,
         *,
@@ -143,11 +153,13 @@ class RunStore:
         path: str,
         day: date | None,
         synthetic: bool,
-        values: dict[str, float | None],
+        record: RunRecord,
         analysis: dict[str, object] | None = None,
         findings: Sequence[dict[str, object]] = (),
     ) -> None:
-        """Insert or replace one run."""
+        """Insert or replace one run (not in a read-only history: it said so when opened)."""
+        if self.read_only:
+            return
         row = {
             "recording_id": recording_id,
             "runner": runner or "default",
@@ -156,8 +168,10 @@ class RunStore:
             "day": day.isoformat() if day else None,
             "synthetic": int(synthetic),
             "analysed_utc": datetime.now(UTC).replace(microsecond=0).isoformat(),
-            "n_findings": sum(1 for f in findings if f.get("severity") in ("watch", "act", "info")),
-            **{c: values.get(c) for c in VALUE_COLUMNS},
+            "n_findings": sum(
+                1 for f in findings if f.get("severity") in (Severity.ACT, Severity.WATCH, Severity.INFO)
+            ),
+            **dataclasses.asdict(record),
             "analysis_json": json.dumps(analysis) if analysis else None,
             "findings_json": json.dumps(list(findings)),
         }
@@ -184,20 +198,16 @@ class RunStore:
         q += " ORDER BY day IS NULL, day DESC, analysed_utc DESC"
         with self._tx() as db:
             rows = db.execute(q, args).fetchall()
-        return [
-            StoredRun(
-                recording_id=r["recording_id"],
-                runner=r["runner"],
-                name=r["name"] or "",
-                path=r["path"] or "",
-                day=parse_day(r["day"]),
-                synthetic=bool(r["synthetic"]),
-                n_findings=r["n_findings"] or 0,
-                values={c: r[c] for c in VALUE_COLUMNS},
-                findings=json.loads(r["findings_json"] or "[]"),
-            )
-            for r in rows
-        ]
+        runs = []
+        for r in rows:
+            try:
+                runs.append(_stored(r))
+            except (ValueError, TypeError, RecursionError) as exc:  # one damaged row never hides the others
+                why = str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__
+                self._warn(
+                    f"row {r['recording_id']}", f"{self.path}: skipped 1 damaged run ({r['recording_id']!r:.40}: {why})"
+                )
+        return runs
 
     def runners(self) -> list[str]:
         with self._tx() as db:
@@ -210,3 +220,28 @@ class RunStore:
         if extra is not None:
             loads.append(extra)
         return weekly_load(loads, until=until)
+
+
+def _stored(r: sqlite3.Row) -> StoredRun:
+    """One row as a StoredRun; ValueError/TypeError when it is damaged (findings not a JSON list, text in a
+    value column). A read-only store may still be of an older version: old column names are read too."""
+    have = set(r.keys())
+    old = {new: old for old, new in RENAMED_COLUMNS.items() if old in have}
+    values = {c: r[c if c in have else old[c]] for c in VALUE_COLUMNS if c in have or c in old}
+    odd = [c for c, v in values.items() if v is not None and not (isinstance(v, int | float) and math.isfinite(v))]
+    if odd:
+        raise ValueError(f"{odd[0]} holds {values[odd[0]]!r:.20}")
+    findings = json.loads(r["findings_json"] or "[]")
+    if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
+        raise ValueError("findings are not a list of objects")
+    return StoredRun(
+        recording_id=r["recording_id"],
+        runner=r["runner"],
+        name=r["name"] or "",
+        path=r["path"] or "",
+        day=parse_day(r["day"]),
+        synthetic=bool(r["synthetic"]),
+        n_findings=r["n_findings"] or 0,
+        record=RunRecord.from_dict(values),
+        findings=findings,
+    )

@@ -34,6 +34,9 @@ def lab_data_dir() -> Path | None:
     return None
 
 
+LEVEL_DEG = 0.5  # slopes within this are level
+
+
 @dataclass(frozen=True)
 class Trial:
     dataset: str
@@ -43,6 +46,16 @@ class Trial:
     cadence_spm: float | None = None
     info: dict[str, float | str] = field(default_factory=dict)
     bouts: pd.DataFrame | None = None  # walking bouts with reference cadence (mobgap)
+    activity: str = "run"  # "run" or "walk"
+    slope_deg: float = 0.0  # + uphill
+    strike: str = ""  # the runner's foot strike (rearfoot / midfoot / forefoot), "" when not known
+    force: pd.DataFrame | None = None  # the force plate's vertical force: time_s, vertical_bw (RBDS)
+
+    @property
+    def terrain(self) -> str:
+        if abs(self.slope_deg) < LEVEL_DEG:
+            return "level"
+        return "uphill" if self.slope_deg > 0 else "downhill"
 
 
 def rbds_trials(root: Path) -> Iterator[Trial]:
@@ -68,6 +81,8 @@ def rbds_trials(root: Path) -> Iterator[Trial]:
         # the lab files name speeds with the old `_ms` suffix (metres per second): read them under gait's names
         steps = pd.read_csv(folder / f"{name}_steps_reference.csv").rename(columns={"braking_dv_ms": "braking_dv_mps"})
         s = summary.get(name, {})
+        grf = pd.read_csv(folder / f"{name}_grf.csv", usecols=["time_s", "Fy_N"])
+        weight = float(s.get("mass_from_grf_kg", s.get("mass_kg", float("nan")))) * G0
         yield Trial(
             "rbds_running",
             name,
@@ -75,15 +90,34 @@ def rbds_trials(root: Path) -> Iterator[Trial]:
             steps,
             cadence_spm=s.get("cadence_spm"),
             info={"speed_mps": s.get("speed_ms", float("nan")), "mass_kg": s.get("mass_kg", float("nan"))},
+            strike="forefoot",  # RBDS001 (the data set's README)
+            force=pd.DataFrame({"time_s": grf["time_s"], "vertical_bw": grf["Fy_N"] / weight}),
         )
 
 
 def alcantara_trials(root: Path) -> Iterator[Trial]:
-    """Real biaxial sacral accelerometer (vertical + AP, 500 Hz) with force-treadmill contacts.
+    """Real biaxial sacral accelerometer (vertical + AP, 500 Hz) with force-treadmill contacts, level running.
 
-    The sensor has no medio-lateral axis; it is given as a zero third axis (so side labels are not judged).
+    The sensor has no medio-lateral axis; it is given as a zero third axis (so side labels are not judged). The
+    authors set negative vertical accelerations (flight) to zero.
     """
-    folder = root / "alcantara_sacral_acc_grf"
+    return _alcantara(root, "alcantara_sacral_acc_grf")
+
+
+def alcantara_slope_trials(root: Path) -> Iterator[Trial]:
+    """The same runner and sensor on +-5 and +-10 degree slopes, rearfoot and midfoot strikes (8 trials).
+
+    As in the level trials the vertical acceleration is clipped at zero in flight, which raises its median
+    magnitude to 1.3-1.6 g; on a slope the treadmill's force is normal to the belt, not vertical.
+    """
+    return _alcantara(root, "alcantara_slopes")
+
+
+STRIKE_COLUMNS = {"RFS": "rearfoot", "MFS": "midfoot", "FFS": "forefoot"}  # % of the trial's contacts
+
+
+def _alcantara(root: Path, dataset: str) -> Iterator[Trial]:
+    folder = root / dataset
     data = pd.read_csv(folder / "sacral_acc_grf_500hz.csv")
     contacts = pd.read_csv(folder / "contacts_reference.csv")
     trials = pd.read_csv(folder / "trials.csv").set_index("trial")
@@ -94,14 +128,15 @@ def alcantara_trials(root: Path) -> Iterator[Trial]:
             acc,
             None,
             meta=RecordingMeta(device=DeviceInfo(name="biaxial sacral accelerometer (Alcantara 2022)")),
-            title=f"alcantara_trial{trial}",
+            title=f"{dataset}_trial{trial}",
             source="lab-data",
         )
         ref = contacts[contacts["trial"] == trial].copy()
         ref["side"] = ""
         info = trials.loc[trial]
+        strike = max(STRIKE_COLUMNS, key=lambda col: float(info[col]))
         yield Trial(
-            "alcantara_sacral_acc_grf",
+            dataset,
             f"trial{trial}",
             rec,
             ref,
@@ -110,6 +145,8 @@ def alcantara_trials(root: Path) -> Iterator[Trial]:
                 "speed_mps": float(info["Speed"]),
                 "mean_contact_time_s": float(info["mean_contact_time_s"]),
             },
+            slope_deg=float(info["Slope"]),
+            strike=STRIKE_COLUMNS[strike],
         )
 
 
@@ -137,11 +174,14 @@ def mobgap_trials(root: Path) -> Iterator[Trial]:
             rec,
             ics.reset_index(drop=True),
             bouts=bouts[bouts["trial"] == name].reset_index(drop=True),
+            activity="walk",
         )
 
 
+# (the order fixes each trial's seed in the robustness conditions: new data sets go last)
 DATASETS = {
     "rbds_running": rbds_trials,
     "alcantara_sacral_acc_grf": alcantara_trials,
     "mobgap_lowback_walking": mobgap_trials,
+    "alcantara_slopes": alcantara_slope_trials,
 }

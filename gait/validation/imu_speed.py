@@ -10,7 +10,6 @@ alone). ``python -m gait.validation.imu_speed`` prints the table docs/terrain.md
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +18,9 @@ import pandas as pd
 
 from gait.analysis import analyze
 from gait.analysis.imu_speed import CONTACT_LENGTH_LEGS, fit_contact_length, leg_length_m
-from gait.constants import G0
 from gait.errors import GaitError
-from gait.recording.meta import DeviceInfo, RecordingMeta
 from gait.recording.model import Recording
-from gait.validation.datasets import alcantara_trials, lab_data_dir, rbds_trials
+from gait.validation.datasets import alcantara_slope_trials, alcantara_trials, lab_data_dir, rbds_trials
 
 #: runners of the treadmill data sets (their READMEs): name, height
 RUNNERS = {"rbds_running": ("RBDS001", 181.0), "alcantara": ("Alcantara subject 2", 173.0)}
@@ -42,21 +39,6 @@ class SpeedTrial:
     note: str = ""
 
 
-def _alcantara_slopes(root: Path) -> Iterator[tuple[str, Recording, float, float]]:
-    """(trial name, recording, speed, slope) of the sloped Alcantara trials."""
-    folder = root / "alcantara_slopes"
-    if not folder.is_dir():
-        return
-    data = pd.read_csv(folder / "sacral_acc_grf_500hz.csv")
-    trials = pd.read_csv(folder / "trials.csv").set_index("trial")
-    for trial, g in data.groupby("trial"):
-        acc = np.column_stack((g["acc_ap_g"], g["acc_vert_g_clipped"], np.zeros(len(g)))) * G0
-        meta = RecordingMeta(device=DeviceInfo(name="biaxial sacral accelerometer (Alcantara 2022)"))
-        rec = Recording.from_arrays(g["time_s"].to_numpy(), acc, None, meta=meta, title=f"alcantara_slope{trial}",
-                                    source="lab-data")  # fmt: skip
-        yield f"trial{trial}", rec, float(trials.loc[trial, "Speed"]), float(trials.loc[trial, "Slope"])
-
-
 def _trial(dataset: str, name: str, rec: Recording, speed: float, slope: float) -> SpeedTrial:
     runner, height = RUNNERS["rbds_running" if dataset == "rbds_running" else "alcantara"]
     try:
@@ -72,10 +54,9 @@ def _trial(dataset: str, name: str, rec: Recording, speed: float, slope: float) 
 
 def speed_trials(root: Path) -> list[SpeedTrial]:
     """Every treadmill trial, analysed."""
-    out = [_trial(t.dataset, t.name, t.recording, float(t.info["speed_mps"]), 0.0) for t in rbds_trials(root)]
-    out += [_trial(t.dataset, t.name, t.recording, float(t.info["speed_mps"]), 0.0) for t in alcantara_trials(root)]
-    out += [_trial("alcantara_slopes", *args) for args in _alcantara_slopes(root)]
-    return out
+    readers = (rbds_trials, alcantara_trials, alcantara_slope_trials)
+    return [_trial(t.dataset, t.name, t.recording, float(t.info["speed_mps"]), t.slope_deg)
+            for read in readers for t in read(root)]  # fmt: skip
 
 
 def cross_validate(trials: list[SpeedTrial]) -> pd.DataFrame:

@@ -169,18 +169,9 @@ class DeviceSession:
         ever_connected = False
         while not stop.is_set():
             dropped = asyncio.Event()
-            link: GattLink | None = None
             try:
-                async with self.radio.connect_lock:
-                    advert = await self._find()
-                    link = self.radio.link(advert)
-                    link.on_disconnect(dropped.set)
-                    info = await self._connect(link)
+                link, info = await self._open(dropped)
             except DeviceError as exc:
-                if link is not None:
-                    await _quietly(link.disconnect())
-                self.advert = None  # the device may have moved on (new address object): scan again
-                self.status.message = str(exc)
                 if not ever_connected and attempt + 1 >= self.first_attempts:
                     emit(SourceEvent(self.stream, "error", message=str(exc)))
                     return
@@ -190,44 +181,71 @@ class DeviceSession:
                 attempt += 1
                 continue
             attempt = 0
-            self.status.connected, self.status.device = True, f"{info.name} ({info.address})"
-            self.status.message = ""
-            if ever_connected:
-                self.status.reconnects += 1
+            self._connected(info, again=ever_connected)
             ever_connected = True
-            emit(
-                SourceEvent(
-                    self.stream, "connected", message=self.status.device, stream_info=self.stream_info(), device=info
-                )
-            )
-            await self._poll_battery(link)
-            while not stop.is_set() and not dropped.is_set():
-                waiter = asyncio.ensure_future(dropped.wait())
-                stopper = asyncio.ensure_future(stop.wait())
-                done, pending = await asyncio.wait(
-                    {waiter, stopper}, timeout=self.battery_every_s, return_when=asyncio.FIRST_COMPLETED
-                )
-                for p in pending:
-                    p.cancel()
-                if not done:
-                    await self._poll_battery(link)
-            self.driver.finish(self._on_frame)
-            self._flush()
-            self.status.bad_frames = self.driver.bad_frames
+            await self._stream(link, dropped, stop)
             if stop.is_set():
                 if link.is_connected:
                     await _quietly(self.driver.stop(link))
                 await _quietly(link.disconnect())
                 break
-            self.status.connected = False
-            self._gap_start = self._last_t if not math.isnan(self._last_t) else time.monotonic() - clock0
-            self._gap_attempts = 1
-            emit(
-                SourceEvent(
-                    self.stream, "disconnected", message="link lost; reconnecting", start_s=time.monotonic() - clock0
-                )
-            )
+            self._dropped()
         self.status.connected = False
+
+    async def _open(self, dropped: asyncio.Event) -> tuple[GattLink, DeviceInfo]:
+        """Find the sensor and connect (one at a time per radio); a failure is one ``DeviceError``."""
+        link: GattLink | None = None
+        try:
+            async with self.radio.connect_lock:
+                advert = await self._find()
+                link = self.radio.link(advert)
+                link.on_disconnect(dropped.set)
+                return link, await self._connect(link)
+        except DeviceError as exc:
+            if link is not None:
+                await _quietly(link.disconnect())
+            self.advert = None  # the device may have moved on (new address object): scan again
+            self.status.message = str(exc)
+            raise
+
+    def _connected(self, info: DeviceInfo, again: bool) -> None:
+        self.status.connected, self.status.device = True, f"{info.name} ({info.address})"
+        self.status.message = ""
+        if again:
+            self.status.reconnects += 1
+        self._emit(
+            SourceEvent(
+                self.stream, "connected", message=self.status.device, stream_info=self.stream_info(), device=info
+            )
+        )
+
+    async def _stream(self, link: GattLink, dropped: asyncio.Event, stop: asyncio.Event) -> None:
+        """Samples flow (through the notification callback) until the link drops or we stop; battery now and then."""
+        await self._poll_battery(link)
+        while not stop.is_set() and not dropped.is_set():
+            waiter = asyncio.ensure_future(dropped.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            done, pending = await asyncio.wait(
+                {waiter, stopper}, timeout=self.battery_every_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            for p in pending:
+                p.cancel()
+            if not done:
+                await self._poll_battery(link)
+        self.driver.finish(self._on_frame)
+        self._flush()
+        self.status.bad_frames = self.driver.bad_frames
+
+    def _dropped(self) -> None:
+        """The link went: the gap starts after the last sample, and reconnecting starts."""
+        self.status.connected = False
+        self._gap_start = self._last_t if not math.isnan(self._last_t) else time.monotonic() - self._clock0
+        self._gap_attempts = 1
+        self._emit(
+            SourceEvent(
+                self.stream, "disconnected", message="link lost; reconnecting", start_s=time.monotonic() - self._clock0
+            )
+        )
 
     async def _poll_battery(self, link: GattLink) -> None:
         level = await self.driver.battery(link)

@@ -50,10 +50,6 @@ class SampleFeed:
         self.next_index = max(self.next_index, upto)
         return idx
 
-    def skip(self) -> None:
-        """Forget samples not sent (the sensor kept measuring while nobody listened)."""
-        self.due()
-
     def values(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(device times, acc, gyr) of samples ``idx`` (wrapping around the simulated run)."""
         k = idx % len(self.acc)

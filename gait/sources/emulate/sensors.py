@@ -433,7 +433,6 @@ class EmulatedRsc(EmulatedSensor):
         super().__init__(feed, name, battery)
         self.speed_mps, self.cadence_spm = speed_mps, cadence_spm
         self.distance_m = 0.0
-        self._last_send = 0.0
 
     def services(self) -> list[Service]:
         self.data = _chr(rsc.MEASUREMENT, NOTIFY)

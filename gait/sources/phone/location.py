@@ -1,6 +1,7 @@
-"""A phone's location and barometer readings in a live session: kept until the phone's IMU has fixed the clock
-offset and written out no earlier than the IMU (so the two streams stay in order on the session clock), as the
-recording's ``location`` and ``baro`` streams (``gait.recording.location_import`` for their channels)."""
+"""A phone's location and barometer readings in a live session, as the recording's ``location`` and ``baro``
+streams (``gait.recording.location_import`` for their channels). They are written as soon as the phone's IMU has
+fixed the clock offset (usually with the message that brought them, so an acknowledged reading is on disk), in
+any order: the recording sorts them when it is compacted, as it does the phone's late IMU messages."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ BARO_FIELDS = ("pressure", "relativeAltitude")
 
 class PhoneTerrain:
     """Collect location (n, 8: ``LOCATION_FIELDS``) and barometer (n, 2: ``BARO_FIELDS``) readings in phone
-    seconds; ``release`` hands out those the IMU has passed, on the session clock."""
+    seconds; ``release`` hands them out on the session clock once the clock offset is known."""
 
     def __init__(self, imu: PhoneImu) -> None:
         self.imu = imu
@@ -33,22 +34,18 @@ class PhoneTerrain:
         if len(t):
             self.pending[stream].append((np.asarray(t, float), np.asarray(values, float)))
 
-    def release(self, final: bool = False) -> list[SampleBlock | SourceEvent]:
+    def release(self) -> list[SampleBlock | SourceEvent]:
         clock = self.imu.clock
         if not self.imu.connected or not np.isfinite(clock.offset):
             return []  # the offset is not fixed yet (or there never was an IMU): keep waiting
-        horizon = np.inf if final else self.imu.last_t
         out: list[SampleBlock | SourceEvent] = []
         for stream, parts in self.pending.items():
             if not parts:
                 continue
             t = np.concatenate([p[0] for p in parts])
             v = np.vstack([p[1] for p in parts])
-            take = t <= horizon
-            self.pending[stream] = [(t[~take], v[~take])] if (~take).any() else []
-            if not take.any():
-                continue
-            tt, vv = clock.map(t[take]), v[take]
+            self.pending[stream] = []
+            tt, vv = clock.map(t), v
             if stream == "location":
                 lat, lon, alt, speed, dist, hacc, vacc, sacc = vv.T
                 data = location_data(tt, lat, lon, alt, speed, hacc, vacc, sacc, distance=dist)
@@ -63,6 +60,6 @@ class PhoneTerrain:
                 info = dataclasses.replace(info, clock="device")
                 device = DeviceInfo(name=self.imu.device.name, address=self.imu.device.address)
                 out.append(SourceEvent(stream, "connected", self.imu.device.name, stream_info=info, device=device))
-            out.append(SampleBlock(stream, data.t, data.values, data.channels))
+            out.append(SampleBlock(stream, data.t, data.values, data.channels, ordered=False))
             self.released[stream] += len(data.t)
         return out

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import ipaddress
 import json
 import math
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlsplit
 
 import numpy as np
@@ -32,6 +35,33 @@ MAX_FAILURES = 20  # consecutive failed polls (about 2 s plus timeouts) before g
 #: phyphox sensor inputs gait can use: acceleration with gravity, and the gyroscope
 ACC_SOURCES = ("accelerometer",)
 GYR_SOURCES = ("gyroscope",)
+
+
+PHYPHOX_PORTS = (80, 8080)  # phyphox's remote access: 80 on iOS, 8080 on Android
+_LAN = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
+
+
+def check_lan_url(url: str) -> str:
+    """The address of a phone on this network, for a server that must not fetch arbitrary addresses (the
+    dashboard): plain ``http://`` to an IP address in a private LAN range (10/8, 172.16/12, 192.168/16,
+    fc00::/7) on phyphox's port (80 or 8080), or to this computer (127.0.0.0/8, ::1: an emulator or a USB
+    forward) on any port. Names are refused: they could be pointed anywhere. Returns ``http://HOST:PORT``."""
+    hint = "phyphox's address as it shows under 'Allow remote access', e.g. http://192.168.1.20:8080"
+    try:
+        u = urlsplit(url.strip())
+        port = u.port or 80
+        ip = ipaddress.ip_address(u.hostname or "")
+    except ValueError:
+        raise DeviceError(f"phyphox's address {url!r:.60} is not an IP address and port: give {hint}") from None
+    if u.scheme != "http" or u.username is not None or u.password is not None:
+        raise DeviceError(f"phyphox's address {url!r:.60}: give {hint} (plain http, no user name)")
+    if not ip.is_loopback and not (any(ip in n for n in _LAN) and port in PHYPHOX_PORTS):
+        raise DeviceError(
+            f"phyphox's address {url!r:.60}: the dashboard only connects to a phone on this network "
+            f"(10.x, 172.16-31.x, 192.168.x or fc00::/7 on port 80 or 8080) or to this computer"
+        )
+    host = f"[{ip}]" if ip.version == 6 else str(ip)
+    return f"http://{host}:{port}"
 
 
 def _buffers(config: dict, sources: tuple[str, ...]) -> tuple[str, str, str, str] | None:
@@ -122,71 +152,14 @@ class PhyphoxSource:
         return block[:, 0], block[:, 1:]
 
     async def run(self, stop: asyncio.Event, emit: Emit, clock0: float) -> None:
-        try:
-            acc_b, gyr_b = await self.discover()
-            await self.get("/control?cmd=start")
-        except DeviceError as exc:
-            emit(SourceEvent(self.stream, "error", str(exc)))
+        buffers = await self._begin(emit)
+        if buffers is None:
             return
-        self.imu.device = DeviceInfo(name=f"phyphox ({self.title})" if self.title else "phyphox", address=self.base)
-        try:  # the wall-clock time of experiment time 0 (from the last START event), for the recording's start
-            events = await self.get("/time")
-            starts = [e for e in events if isinstance(e, dict) and e.get("event") == "START"]  # type: ignore[union-attr]
-            if starts:
-                self.epoch0 = float(starts[-1]["systemTime"]) - float(starts[-1]["experimentTime"])
-        except (DeviceError, TypeError, KeyError, ValueError):
-            pass  # older phyphox versions have no /time: the recording keeps the host's start time
-        if gyr_b is None:
-            emit(SourceEvent(self.stream, "info", "this phyphox experiment has no gyroscope: accelerometer only"))
         last: dict[str, float | None] = {"acc": None, "gyr": None}
-
-        async def poll() -> dict:
-            """One incremental read of every buffer; new samples go to the merger."""
-            query = self._query(acc_b, last["acc"])
-            if gyr_b is not None:
-                query += "&" + self._query(gyr_b, last["gyr"])
-            resp = await self.get("/get?" + query)
-            if not isinstance(resp, dict):
-                raise DeviceError(f"phyphox at {self.base}/get: the answer is not a JSON object")
-            self.polls += 1
-            host_t = time.monotonic() - clock0
-            for kind, bufs in (("acc", acc_b), ("gyr", gyr_b)):
-                if bufs is None:
-                    continue
-                t, v = self._arrays(resp, bufs)
-                if last[kind] is not None:
-                    keep = t > last[kind]
-                    t, v = t[keep], v[keep]
-                if len(t):
-                    last[kind] = float(t.max())
-                    self.imu.add(kind, t, v, host_t)
-            return resp
-
-        failures, was_measuring = 0, False
+        poll = functools.partial(self._poll, *buffers, last, clock0)
         try:
-            while not stop.is_set():
-                try:
-                    resp = await poll()
-                    failures = 0
-                except DeviceError as exc:
-                    failures += 1
-                    if failures >= MAX_FAILURES:
-                        emit(SourceEvent(self.stream, "error", f"{exc} (gave up after {failures} tries)"))
-                        return
-                    emit(SourceEvent(self.stream, "reconnecting", str(exc)[:60]))
-                    await asyncio.sleep(self.poll_s)
-                    continue
-                measuring = bool((resp.get("status") or {}).get("measuring", True))
-                if was_measuring and not measuring:
-                    emit(SourceEvent(self.stream, "info", "phyphox measurement paused on the phone"))
-                was_measuring = measuring
-                try:
-                    for item in self.imu.release():
-                        emit(item)
-                except RecordingError as exc:
-                    emit(SourceEvent(self.stream, "error", str(exc)))
-                    return
-                await asyncio.sleep(self.poll_s)
+            if not await self._poll_until(stop, emit, poll):
+                return
             # stopping: end the measurement on the phone, then fetch what it measured since the last poll
             with contextlib.suppress(DeviceError, TimeoutError):
                 await asyncio.wait_for(self.get("/control?cmd=stop"), TIMEOUT_S)
@@ -197,3 +170,75 @@ class PhyphoxSource:
                 emit(item)
             if not math.isinf(self.imu.last_t):
                 emit(SourceEvent(self.stream, "ended", "phyphox measurement stopped"))
+
+    async def _begin(self, emit: Emit) -> tuple[tuple[str, ...], tuple[str, ...] | None] | None:
+        """Find the experiment's buffers and start the measurement; ``None`` (and an error event) if it cannot."""
+        try:
+            acc_b, gyr_b = await self.discover()
+            await self.get("/control?cmd=start")
+        except DeviceError as exc:
+            emit(SourceEvent(self.stream, "error", str(exc)))
+            return None
+        self.imu.device = DeviceInfo(name=f"phyphox ({self.title})" if self.title else "phyphox", address=self.base)
+        try:  # the wall-clock time of experiment time 0 (from the last START event), for the recording's start
+            events = await self.get("/time")
+            starts = [e for e in events if isinstance(e, dict) and e.get("event") == "START"]  # type: ignore[union-attr]
+            if starts:
+                self.epoch0 = float(starts[-1]["systemTime"]) - float(starts[-1]["experimentTime"])
+        except (DeviceError, TypeError, KeyError, ValueError):
+            pass  # older phyphox versions have no /time: the recording keeps the host's start time
+        if gyr_b is None:
+            emit(SourceEvent(self.stream, "info", "this phyphox experiment has no gyroscope: accelerometer only"))
+        return acc_b, gyr_b
+
+    async def _poll(
+        self, acc_b: tuple[str, ...], gyr_b: tuple[str, ...] | None, last: dict[str, float | None], clock0: float
+    ) -> dict:
+        """One incremental read of every buffer; new samples go to the merger."""
+        query = self._query(acc_b, last["acc"])
+        if gyr_b is not None:
+            query += "&" + self._query(gyr_b, last["gyr"])
+        resp = await self.get("/get?" + query)
+        if not isinstance(resp, dict):
+            raise DeviceError(f"phyphox at {self.base}/get: the answer is not a JSON object")
+        self.polls += 1
+        host_t = time.monotonic() - clock0
+        for kind, bufs in (("acc", acc_b), ("gyr", gyr_b)):
+            if bufs is None:
+                continue
+            t, v = self._arrays(resp, bufs)
+            if last[kind] is not None:
+                keep = t > last[kind]
+                t, v = t[keep], v[keep]
+            if len(t):
+                last[kind] = float(t.max())
+                self.imu.add(kind, t, v, host_t)
+        return resp
+
+    async def _poll_until(self, stop: asyncio.Event, emit: Emit, poll: Callable[[], Awaitable[dict]]) -> bool:
+        """Poll until ``stop``, releasing samples as they merge; ``False`` when it gave up (an error was sent)."""
+        failures, was_measuring = 0, False
+        while not stop.is_set():
+            try:
+                resp = await poll()
+                failures = 0
+            except DeviceError as exc:
+                failures += 1
+                if failures >= MAX_FAILURES:
+                    emit(SourceEvent(self.stream, "error", f"{exc} (gave up after {failures} tries)"))
+                    return False
+                emit(SourceEvent(self.stream, "reconnecting", str(exc)[:60]))
+                await asyncio.sleep(self.poll_s)
+                continue
+            measuring = bool((resp.get("status") or {}).get("measuring", True))
+            if was_measuring and not measuring:
+                emit(SourceEvent(self.stream, "info", "phyphox measurement paused on the phone"))
+            was_measuring = measuring
+            try:
+                for item in self.imu.release():
+                    emit(item)
+            except RecordingError as exc:
+                emit(SourceEvent(self.stream, "error", str(exc)))
+                return False
+            await asyncio.sleep(self.poll_s)
+        return True

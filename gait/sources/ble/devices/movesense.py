@@ -139,24 +139,27 @@ class MovesenseDriver(Driver):
         if kind == COMMAND_RESULT:
             if len(data) >= 4 and ref == REFERENCE:
                 self.last_error = f"Movesense refused {self.path} (status bytes {data[2:4].hex()})"
-            return
-        if ref != REFERENCE:
-            return
-        if kind == DATA_PART2:
-            if self._pending is not None:
-                body, self._pending = self._pending + data[2:], None
-                frame = self._decode(body)
-                if frame is not None:
-                    emit(frame)
-            return
-        if kind != DATA_PART1:
-            return
+        elif ref == REFERENCE and kind == DATA_PART2:
+            self._second_part(data, emit)
+        elif ref == REFERENCE and kind == DATA_PART1:
+            self._first_part(data, emit)
+
+    def _first_part(self, data: bytes, emit: Callable[[Frame], None]) -> None:
+        """A data notification: a whole frame, or the first part of one too long for a notification."""
         self._flush_pending(emit)
         body = bytes(data[2:])
         group = 12 * VECTORS[self.mode]
         if (len(body) - 4) % group or len(data) >= self._max_part:
             self._pending = body  # a second part may follow
             return
+        frame = self._decode(body)
+        if frame is not None:
+            emit(frame)
+
+    def _second_part(self, data: bytes, emit: Callable[[Frame], None]) -> None:
+        if self._pending is None:
+            return
+        body, self._pending = self._pending + data[2:], None
         frame = self._decode(body)
         if frame is not None:
             emit(frame)

@@ -30,10 +30,6 @@ def rate_command(rate_hz: float) -> bytes:
     return bytes((0xFF, 0xAA, 0x03, RATE_CODES[rate_hz], 0x00))
 
 
-def read_register_command(register: int) -> bytes:
-    return bytes((0xFF, 0xAA, 0x27, register, 0x00))
-
-
 def decode_packets(data: bytes) -> tuple[np.ndarray, int]:
     """Every whole ``55 61`` packet in ``data`` -> (array (n, 9): acc g, gyro deg/s, angles deg; bytes used).
 
