@@ -1,7 +1,11 @@
 """A simulated route for the simulated runner: hills, pace, and what a phone's GPS and barometer make of them.
 
-Kept apart from the IMU simulator (``gait.simulate``): the route changes only the ``location`` and ``baro``
-streams and their truth, not the sacral signals (the simulated runner's mechanics stay those of level running).
+``simulate_route`` makes the route's ``location`` and ``baro`` streams and their truth; ``hilly_run`` also
+makes the sacral IMU run it: the IMU simulator (``gait.simulate``, whose two-component runner changes contact
+time, braking and pelvic tilt with the slope) run stretch by stretch at each stretch's slope and joined end to
+end, so that contact time and braking change on the hills as a runner's do. (Within a stretch the slope is
+constant: the route's smooth transitions are not in the sacral signals, and each join resets the simulated
+stride's phase, which costs a step or two at each of the route's few changes of grade.)
 
 * **Route.** Stretches of constant grade (``HillProfile``), joined by smooth vertical curves of
   ``transition_m``; the path meanders in the horizontal plane so that positions are not a straight line.
@@ -21,6 +25,7 @@ Everything is vectorised over time (the pace's dependence on position is resolve
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +34,8 @@ from scipy.signal import lfilter
 
 from gait.errors import SimulationError
 from gait.recording.meta import BARO_CHANNELS, LOCATION_CHANNELS, baro_info, location_info
-from gait.recording.model import Recording, StreamData
+from gait.recording.model import ImuData, Recording, StreamData
+from gait.simulate import DUTY, SimConfig, SimResult, simulate
 
 EARTH_RADIUS_M = 6_371_000.0
 SEA_LEVEL_HPA = 1013.25
@@ -240,3 +246,110 @@ def with_route(recording: Recording, route: RouteSim, *, location: bool = True, 
         streams.append(baro_info("baro", len(route.baro.t), route.config.baro_rate_hz, "simulated barometer"))
     meta = recording.meta.replace(streams=tuple(streams))
     return dataclasses.replace(recording, meta=meta, extra=extra)
+
+
+def _stretch_times(route: RouteSim, run_start: float, run_end: float, fs: float) -> list[tuple[float, float, float]]:
+    """(start s, end s, grade %) of each stretch of the route while running, on the sample grid; stretches under
+    5 s join the one before."""
+    truth = route.truth
+    t, dist = truth["t_s"].to_numpy(), truth["distance_m"].to_numpy()
+    moving = np.flatnonzero(np.diff(dist) > 0)
+    starts = np.array([s for s, _ in route.config.profile.stretches[1:]], float)
+    cuts = np.interp(starts, dist[moving + 1], t[moving + 1]) if len(moving) else np.zeros(0)
+    cuts = np.round(cuts[(cuts > run_start) & (cuts < run_end)] * fs) / fs
+    bounds = [run_start, *cuts, run_end]
+    out: list[tuple[float, float, float]] = []
+    for a, b in itertools.pairwise(bounds):
+        grade = float(route.at(np.array([0.5 * (a + b)]), "grade_pct")[0])
+        if out and b - a < 5.0:
+            out[-1] = (out[-1][0], b, out[-1][2])
+        else:
+            out.append((a, b, grade))
+    return out
+
+
+def _drift_share(cfg: SimConfig, f0: float, f1: float) -> dict[str, float]:
+    """The fatigue drifts of ``cfg`` for the part of its running from fraction ``f0`` to ``f1``: the drift so far
+    added to the starting value, the part's own share as its drift (so the drift runs on across the joins)."""
+    out: dict[str, float] = {}
+    contact = cfg.contact_time_ms if cfg.contact_time_ms is not None else DUTY * 60000.0 / cfg.cadence_spm
+    for base, drift, start in (("drop_left_deg", "drop_drift_left_deg", cfg.drop_left_deg),
+                               ("drop_right_deg", "drop_drift_right_deg", cfg.drop_right_deg),
+                               ("cadence_spm", "cadence_drift_spm", cfg.cadence_spm),
+                               ("contact_time_ms", "contact_drift_ms", contact)):  # fmt: skip
+        d = getattr(cfg, drift)
+        if d:
+            out[base], out[drift] = start + d * f0, d * (f1 - f0)
+    return out
+
+
+JOIN_EXTRA_S = 1.5  # each stretch but the last is simulated this much longer, to end at a whole step
+CONTACT_LEAD_S = 0.01  # a contact's force starts this long before it crosses the force-plate threshold (ic_s)
+
+
+def _seed_starting_on(side: str | None, seed: int) -> int:
+    """The first seed from ``seed`` whose simulated run starts on ``side`` ("L"/"R"; any when None): the
+    simulator draws the first stance side (-1 left, +1 right) first from its generator."""
+    if side is None:
+        return seed
+    want = -1 if side == "L" else 1
+    while int(np.random.default_rng(seed).choice([-1, 1])) != want:
+        seed += 1
+    return seed
+
+
+def hilly_run(cfg: SimConfig, route_cfg: RouteConfig = RouteConfig()) -> tuple[SimResult, RouteSim]:
+    """The runner of ``cfg`` on the route of ``route_cfg``: the route (``simulate_route``) and a sacral IMU run at
+    each stretch's slope (``slope_deg`` = atan(grade)), joined end to end, with the IMU's per-step truth (the
+    joined stretches' ``truth``, plus ``grade_pct``, the route's at each contact). ``cfg``'s plan must hold one
+    ``run`` segment (standing or walking may come before and after); its ``slope_deg`` is replaced."""
+    plan = cfg.plan()
+    runs = [i for i, (kind, _) in enumerate(plan) if kind == "run"]
+    if len(runs) != 1:
+        raise SimulationError("a hilly run needs a plan with exactly one run segment")
+    route = simulate_route(plan, route_cfg)
+    k = runs[0]
+    run_start = float(sum(s for _, s in plan[:k]))
+    stretches = _stretch_times(route, run_start, run_start + plan[k][1], cfg.rate_hz)
+    fs = cfg.rate_hz
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray | None, pd.DataFrame]] = []
+    start, last_side = 0.0, None
+    head: SimResult | None = None  # the first stretch's: its recording's description is the run's
+    for i, (_, b, grade) in enumerate(stretches):
+        final = i == len(stretches) - 1
+        pre = plan[:k] if i == 0 else ()
+        run_s = b - start - sum(s for _, s in pre) + (0.0 if final else JOIN_EXTRA_S)
+        segments = (*pre, ("run", run_s), *(plan[k + 1 :] if final else ()))
+        span = (start + sum(s for _, s in pre) - run_start, b - run_start)
+        drifts = _drift_share(cfg, span[0] / plan[k][1], span[1] / plan[k][1])
+        # the feet keep alternating across a join: the stretch starts on the foot after the last one
+        first = None if last_side is None else ("L" if last_side == "R" else "R")
+        piece = dataclasses.replace(cfg, segments=segments, slope_deg=float(np.degrees(np.arctan(grade / 100))),
+                                    seed=_seed_starting_on(first, cfg.seed * 1000 + 100 * i), **drifts)  # fmt: skip
+        sim = simulate(piece)
+        if first is not None and sim.truth["side"].iloc[0] != first:
+            raise SimulationError("the simulator no longer draws the first foot first: hilly_run cannot join stretches")
+        imu, truth = sim.recording.imu, sim.truth
+        end = imu.t[-1] + 1.0 / fs
+        if not final:  # cut where the next contact would land: the next stretch starts with it, one step later
+            ic = truth["ic_s"].to_numpy()
+            j = int(np.argmin(np.abs(ic - (b - start))))
+            end = np.floor((ic[j] - CONTACT_LEAD_S) * fs) / fs
+        keep, steps = imu.t < end - 0.5 / fs, truth[truth["ic_s"] < end]
+        moved = {c: steps[c] + start for c in ("ic_s", "to_s", "next_ic_s") if c in steps}
+        pieces.append((imu.t[keep] + start, imu.acc[keep], None if imu.gyr is None else imu.gyr[keep],
+                       steps.assign(**moved)))  # fmt: skip
+        start, last_side = start + end, steps["side"].iloc[-1]
+        head = head or sim
+    assert head is not None
+    t = np.concatenate([p[0] for p in pieces])
+    acc = np.vstack([p[1] for p in pieces])
+    gyr = np.vstack([p[2] for p in pieces]) if cfg.gyro else None  # type: ignore[misc]
+    truth = pd.concat([p[3] for p in pieces], ignore_index=True)
+    truth["grade_pct"] = route.at(truth["ic_s"].to_numpy(), "grade_pct")
+    meta = head.recording.meta.replace(
+        title=f"simulated hilly run {cfg.cadence_spm:.0f} spm, {len(stretches)} stretches",
+        streams=(dataclasses.replace(head.recording.meta.streams[0], n_samples=len(t)),),
+    )
+    rec = dataclasses.replace(head.recording, meta=meta, imu=ImuData(t, acc, gyr))
+    return SimResult(recording=rec, truth=truth, config=cfg, mounting_matrix=head.mounting_matrix), route

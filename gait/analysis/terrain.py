@@ -50,7 +50,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -65,12 +65,14 @@ Array = np.ndarray
 UPHILL, FLAT, DOWNHILL, UNKNOWN = "uphill", "flat", "downhill", "unknown"
 TERRAINS = (UPHILL, FLAT, DOWNHILL)
 BARO_EXPONENT, BARO_SCALE_M = 0.190263, 44330.8  # standard atmosphere
+EARTH_RADIUS_M = 6_371_000.0
 
 #: quality of a source's samples when the source states no accuracy of its own
 POD_QUALITY = 0.8  # a calibrated foot pod: within a few % of the truth
 WATCH_QUALITY = 0.75  # a watch's own speed (GPS and its accelerometer)
 POSITION_QUALITY = 0.5  # speed from successive positions
 IMU_QUALITY = 0.2  # the IMU-only estimate (gait.analysis.imu_speed): +-10-25 %
+IMU_SOURCE = "IMU-only estimate"
 BRIDGE_QUALITY = 0.4  # across a gap, at most
 BARO_QUALITY = 0.9
 DEVICE_ALTITUDE_QUALITY = 0.6
@@ -126,6 +128,59 @@ class TerrainTrack:
     @property
     def has_grade(self) -> bool:
         return bool(np.isfinite(self.grade_pct).any())
+
+    @property
+    def measured_distance_m(self) -> float | None:
+        """The run's horizontal distance, when a measured speed (not the IMU-only estimate) covers all of it."""
+        if not self.has_speed or IMU_SOURCE in self.speed_source:
+            return None
+        d = self.distance_m[np.isfinite(self.distance_m)]
+        return float(d[-1]) if len(d) else None
+
+    def frame(self, with_location: bool = False) -> pd.DataFrame:
+        """The track as a table (one row per grid point; ``latitude_deg``/``longitude_deg`` only when asked for
+        and known: location is private)."""
+        cols = {"t_s": self.t_s, "speed_mps": self.speed_mps, "speed_quality": self.speed_quality,
+                "distance_m": self.distance_m, "altitude_m": self.altitude_m, "grade_pct": self.grade_pct,
+                "grade_quality": self.grade_quality}  # fmt: skip
+        if with_location and self.latitude_deg is not None and self.longitude_deg is not None:
+            cols |= {"latitude_deg": self.latitude_deg, "longitude_deg": self.longitude_deg}
+        return pd.DataFrame(cols)
+
+    def to_dict(self, with_location: bool = False) -> dict[str, Any]:
+        """JSON-ready: the sources, notes and terrain segments; the route (``[t_s, latitude, longitude]`` once a
+        second) only ``with_location``."""
+        seg = self.segments
+        out: dict[str, Any] = {
+            "speed_source": self.speed_source or None,
+            "grade_source": self.grade_source or None,
+            "distance_m": _round(self.measured_distance_m, 1),
+            "notes": list(self.notes),
+            "segments": [_rounded(row) for row in seg.to_dict("records")],
+        }
+        if with_location:
+            out["route"] = self.route_points()
+        return out
+
+    def route_points(self, every_s: float = 1.0) -> list[list[float]] | None:
+        """``[t_s, latitude_deg, longitude_deg]`` every ``every_s`` where a position is known; None without."""
+        if self.latitude_deg is None or self.longitude_deg is None:
+            return None
+        step = max(1, round(every_s * (len(self.t_s) - 1) / max(self.t_s[-1] - self.t_s[0], 1e-9)))
+        t, la, lo = self.t_s[::step], self.latitude_deg[::step], self.longitude_deg[::step]
+        ok = np.isfinite(la) & np.isfinite(lo)
+        return [
+            [round(float(a), 1), round(float(b), 7), round(float(c), 7)]
+            for a, b, c in zip(t[ok], la[ok], lo[ok], strict=True)
+        ]
+
+
+def _rounded(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (_round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}
+
+
+def _round(x: float | None, digits: int) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), digits)
 
 
 @dataclass(frozen=True)
@@ -205,7 +260,7 @@ def _haversine_m(lat1: Array, lon1: Array, lat2: Array, lon2: Array) -> Array:
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dp, dl = p2 - p1, np.radians(lon2 - lon1)
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * 6_371_000.0 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def pressure_altitude_m(pressure_hpa: Array, reference_hpa: float) -> Array:
@@ -498,7 +553,7 @@ def terrain_track(
         fill = ~np.isfinite(v) & np.isfinite(vi)
         if fill.any():
             v[fill], q[fill], horizontal[fill] = vi[fill], IMU_QUALITY, False
-            used.append("IMU-only estimate")
+            used.append(IMU_SOURCE)
             notes.append(f"speed estimated from the IMU alone for {fill.sum() / cfg.grid_hz:.0f} s (+-10-25 %)")
     # distance: horizontal, taking a pod's speed along the ground as horizontal too (they differ by under 0.5 %
     # below 10 % grade); only the speed reported is converted, below
@@ -605,3 +660,29 @@ def add_step_terrain(steps: pd.DataFrame, track: TerrainTrack) -> pd.DataFrame:
     out["step_speed_loss_mps"] = loss
     out["step_speed_loss_pct"] = pct
     return out
+
+
+def measured_speed_mps(steps: pd.DataFrame) -> float | None:
+    """The median running speed of the confident running steps whose speed was measured (GPS, a watch, a foot
+    pod): the IMU-only estimate is contact time restated, so it never stands in for a measured speed."""
+    if not len(steps) or "speed_mps" not in steps:
+        return None
+    sel = (steps["activity"] == "run") & ~steps["low_confidence"] & (steps["speed_quality"] > IMU_QUALITY)
+    v = steps.loc[sel, "speed_mps"].to_numpy(float)
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if len(v) else None
+
+
+def route_xy(t_s: Array, latitude_deg: Array, longitude_deg: Array, at_s: Array) -> tuple[Array, Array]:
+    """Positions at times ``at_s`` as metres east and north of the route's first position (a flat projection:
+    well within a metre over a run's few kilometres); NaN where the position is unknown."""
+    ok = np.isfinite(latitude_deg) & np.isfinite(longitude_deg)
+    if ok.sum() < 2:
+        return np.full(len(at_s), np.nan), np.full(len(at_s), np.nan)
+    lat = _on_grid(t_s[ok], latitude_deg[ok], np.asarray(at_s, float), np.inf)
+    lon = _on_grid(t_s[ok], longitude_deg[ok], np.asarray(at_s, float), np.inf)
+    lat0, lon0 = float(latitude_deg[ok][0]), float(longitude_deg[ok][0])
+    north = np.radians(lat - lat0) * EARTH_RADIUS_M
+    east = np.radians(lon - lon0) * EARTH_RADIUS_M * math.cos(math.radians(lat0))
+    inside = (at_s >= t_s[ok][0]) & (at_s <= t_s[ok][-1])  # no positions made up before the first fix or after the last
+    return np.where(inside, east, np.nan), np.where(inside, north, np.nan)

@@ -158,6 +158,8 @@ def _above_usual(
         side=side,
         Side=side.capitalize(),
     )
+    if run.baseline is not None and run.baseline.compared:
+        evidence = f"{evidence} {run.baseline.compared}"  # which runs "usual" means: by speed and terrain, or not
     severity = Severity.ACT if act else rule.severity
     title = rule.title.format(side=side)
     return _finding(m, rule.id.format(side=side), evidence, m.actions[0], severity, rule.confidence * run.weight, title)
