@@ -194,12 +194,6 @@ def quality(a: Mapping[str, Any]) -> html.Div | None:
     return html.Details([html.Summary(f"Data quality ({len(items)} notes)"), html.Ul([html.Li(i) for i in items])])
 
 
-#: the terrain split's rows on a run's page (``TerrainMedians`` fields)
-TERRAIN_ROWS = ("distance_m", "grade_pct", "steps", "speed_mps", "cadence_spm", "contact_time_ms",
-                "pelvic_drop_left_deg", "pelvic_drop_right_deg", "braking_dv_mps", "step_speed_loss_mps",
-                "step_speed_loss_pct")  # fmt: skip
-
-
 def terrain_table(record: RunRecord, terrain: Mapping[str, Any] | None) -> html.Div:
     """Metrics by terrain (``record.by_terrain``) with where speed and grade came from (``terrain``: the JSON's
     ``terrain`` object), or why there is no split."""
@@ -214,8 +208,7 @@ def terrain_table(record: RunRecord, terrain: Mapping[str, Any] | None) -> html.
         return html.Div([html.P(sources, className="muted"), html.P(why, className="muted")])
     head = html.Tr([html.Th(""), *(html.Th(n, style={"color": palette.TERRAIN_COLOUR[n]}) for n in TERRAINS)])
     rows = []
-    for key in TERRAIN_ROWS:
-        info = TERRAIN_FIELDS[key]
+    for key, info in TERRAIN_FIELDS.items():
         cells = [html.Td(fmt(getattr(split.of(n), key), info.digits, info.unit)) for n in TERRAINS]
         rows.append(html.Tr([html.Td(info.label, title=info.meaning), *cells]))
     note = (

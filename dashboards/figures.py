@@ -244,7 +244,9 @@ def drift_figure(drift: Mapping[str, Any]) -> Figure:
         lo, hi = sorted((d["early"], d["late"]))
         pad = max(abs(hi) * 0.15, 1e-3)
         fig.update_yaxes(range=[max(0.0, lo - pad) if lo >= 0 else lo - pad, hi + pad * 0.6], row=1, col=j)
-    return _layout(fig, "Drift: first vs last fifth of the running", height=320, subplots=True)
+    within = drift.get("within_terrain") or []
+    where = f" within like terrain ({', '.join(within)})" if within else ""
+    return _layout(fig, f"Drift: first vs last fifth of the running{where}", height=320, subplots=True)
 
 
 def envelope(t: np.ndarray, y: np.ndarray, max_points: int = MAX_RAW_POINTS) -> tuple[np.ndarray, np.ndarray]:

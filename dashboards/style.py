@@ -76,5 +76,5 @@ def fmt(x: object, digits: int = 1, unit: str = "") -> str:
     """A number for display; 'n/a' for missing values (never a silent 'nan')."""
     if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
         return "n/a"
-    s = f"{x:.{digits}f}"
+    s = f"{round(x, digits) + 0:.{digits}f}"  # never "-0.0"
     return f"{s} {unit}" if unit else s

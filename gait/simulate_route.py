@@ -2,10 +2,9 @@
 
 ``simulate_route`` makes the route's ``location`` and ``baro`` streams and their truth; ``hilly_run`` also
 makes the sacral IMU run it: the IMU simulator (``gait.simulate``, whose two-component runner changes contact
-time, braking and pelvic tilt with the slope) run stretch by stretch at each stretch's slope and joined end to
-end, so that contact time and braking change on the hills as a runner's do. (Within a stretch the slope is
-constant: the route's smooth transitions are not in the sacral signals, and each join resets the simulated
-stride's phase, which costs a step or two at each of the route's few changes of grade.)
+time, braking and pelvic tilt with the slope) run stretch by stretch at each stretch's slope and joined on whole
+steps, so that contact time and braking change on the hills as a runner's do. (Within a stretch the slope is
+constant: the route's smooth transitions are not in the sacral signals.)
 
 * **Route.** Stretches of constant grade (``HillProfile``), joined by smooth vertical curves of
   ``transition_m``; the path meanders in the horizontal plane so that positions are not a straight line.

@@ -6,9 +6,9 @@ python recordings/make_samples.py [--out recordings]
 for the last) to keep the repository small: steady for four weeks, then a week with a third, longer run in which
 right-stance pelvic drop is higher and grows. Analysing the folder builds the runner's baseline and weekly load.
 
-``hilly_run_52hz/`` is a 6-minute run over two hills with a phone's GPS and barometer beside the IMU
-(``gait.simulate_route.hilly_run``: the two-component runner at each stretch's slope), so a fresh install shows
-speed, grade, the terrain split and the route. Its route's truth is in ``truth_route.csv``.
+``hilly_run_52hz/`` is a 6-minute run with two climbs and a descent, with a phone's GPS and barometer beside the
+IMU (``gait.simulate_route.hilly_run``: the two-component runner at each stretch's slope), so a fresh install
+shows speed, grade, the terrain split and the route. Its route's truth is in ``truth_route.csv``.
 """
 
 from __future__ import annotations

@@ -496,9 +496,12 @@ def summarise(steps: pd.DataFrame, duration_s: float, activity_s: dict[str, floa
     used = run[~run["low_confidence"]]
     sided = used[used["side_confidence"] >= MIN_SIDE_CONFIDENCE]
     steps[(steps["activity"] == "walk") & ~steps["low_confidence"]]
-    medians = {m: _median(used[m]) for m in SUMMARY_METRICS}
+    have = [m for m in SUMMARY_METRICS if m in steps]  # a step table without the terrain stage's columns: None
+    medians = {m: _median(used[m]) if m in have else None for m in SUMMARY_METRICS}
     per_side = {
         m: SideValues(_median(sided.loc[sided["side"] == "L", m]), _median(sided.loc[sided["side"] == "R", m]))
+        if m in have
+        else SideValues(None, None)
         for m in SUMMARY_METRICS
     }
     groups = like_terrain(used)
@@ -534,16 +537,17 @@ def like_terrain(used: pd.DataFrame) -> list[tuple[str, np.ndarray]] | None:
     terrain = used["terrain"].to_numpy()
     if np.isin(terrain, TERRAINS).mean() < LIKE_TERRAIN_KNOWN:
         return None
-    band = np.round(used["grade_pct"].to_numpy(float) / SLOPE_BAND_PCT) * SLOPE_BAND_PCT
-    key = np.where(terrain == "flat", "flat", [f"{t} {abs(b):g} %" for t, b in zip(terrain, band, strict=True)])
-    key[~np.isin(terrain, TERRAINS)] = ""
+    band = np.abs(np.round(np.nan_to_num(used["grade_pct"].to_numpy(float)) / SLOPE_BAND_PCT)).astype(int)
+    group = np.select([terrain == "flat", terrain == "uphill", terrain == "downhill"], [0, 1000, 2000], -1)
+    group = np.where(group > 0, group + band, group)  # flat; uphill / downhill by band of grade; -1 unknown
     t = used["ic_s"].to_numpy()
     span = float(t.max() - t.min())
     out = []
-    for name in dict.fromkeys(key[key != ""]):
-        sel = key == name
+    for g in np.unique(group[group >= 0]):
+        sel = group == g
         if sel.sum() >= MIN_TERRAIN_STEPS and float(np.ptp(t[sel])) >= LIKE_TERRAIN_SPAN * span:
-            out.append((str(name), sel))
+            name = "flat" if g == 0 else f"{'uphill' if g < 2000 else 'downhill'} {g % 1000 * SLOPE_BAND_PCT:g} %"
+            out.append((name, sel))
     return out
 
 
@@ -567,7 +571,8 @@ def compute_drift(
         return {}, f"needs at least {MIN_DRIFT_RUN_S / 60:.0f} min of running (have {running_s / 60:.1f} min)"
     if groups is not None and not groups:
         return {}, (
-            "the terrain changed through the run and no terrain class spans enough of it to tell fatigue from the hills"
+            "the terrain changed through the run and no stretch of like terrain spans enough of it to tell fatigue "
+            "from the hills"
         )
     t = used["ic_s"].to_numpy()
     parts = [mask for _, mask in groups] if groups else [np.ones(len(used), bool)]

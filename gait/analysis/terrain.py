@@ -532,36 +532,36 @@ def terrain_sources(streams: Mapping[str, StreamData], kinds: Mapping[str, str])
 def terrain_track(
     sources: Sequence[Source],
     duration_s: float,
-    cfg: TerrainConfig = TerrainConfig(),
+    params: TerrainConfig = TerrainConfig(),
     imu_speed: tuple[Array, Array] | None = None,
 ) -> TerrainTrack:
     """Speed, grade and terrain over a run of ``duration_s`` from its streams; ``imu_speed`` = (times, speeds) of
     the IMU-only estimate, used only where no other source (or a bridged gap) gives a speed."""
-    grid = np.arange(0.0, max(duration_s, 0.0) + 0.5 / cfg.grid_hz, 1.0 / cfg.grid_hz)
+    grid = np.arange(0.0, max(duration_s, 0.0) + 0.5 / params.grid_hz, 1.0 / params.grid_hz)
     n = len(grid)
     notes: list[str] = []
-    v, q, horizontal, used = _best(_speed_candidates(sources, grid, cfg), n)
-    v = _window_mean(v, round(cfg.speed_window_s * cfg.grid_hz) | 1)
-    q = _window_mean(np.where(np.isfinite(v), q, np.nan), round(cfg.speed_window_s * cfg.grid_hz) | 1)
+    v, q, horizontal, used = _best(_speed_candidates(sources, grid, params), n)
+    v = _window_mean(v, round(params.speed_window_s * params.grid_hz) | 1)
+    q = _window_mean(np.where(np.isfinite(v), q, np.nan), round(params.speed_window_s * params.grid_hz) | 1)
     q = np.nan_to_num(q)
     had = np.isfinite(v)
-    v, q = _bridge(v, q, cfg.grid_hz, cfg.max_bridge_s)
+    v, q = _bridge(v, q, params.grid_hz, params.max_bridge_s)
     if (np.isfinite(v) & ~had).any():
-        notes.append(f"speed bridged across {np.sum(np.isfinite(v) & ~had) / cfg.grid_hz:.0f} s without a source")
+        notes.append(f"speed bridged across {np.sum(np.isfinite(v) & ~had) / params.grid_hz:.0f} s without a source")
     if imu_speed is not None and not np.isfinite(v).all():
-        vi = _window_mean(_on_grid(imu_speed[0], imu_speed[1], grid, 2.0), int(10 * cfg.grid_hz) | 1)
+        vi = _window_mean(_on_grid(imu_speed[0], imu_speed[1], grid, 2.0), int(10 * params.grid_hz) | 1)
         fill = ~np.isfinite(v) & np.isfinite(vi)
         if fill.any():
             v[fill], q[fill], horizontal[fill] = vi[fill], IMU_QUALITY, False
             used.append(IMU_SOURCE)
-            notes.append(f"speed estimated from the IMU alone for {fill.sum() / cfg.grid_hz:.0f} s (+-10-25 %)")
+            notes.append(f"speed estimated from the IMU alone for {fill.sum() / params.grid_hz:.0f} s (+-10-25 %)")
     # distance: horizontal, taking a pod's speed along the ground as horizontal too (they differ by under 0.5 %
     # below 10 % grade); only the speed reported is converted, below
-    step = np.where(np.isfinite(v), v, 0.0) / cfg.grid_hz
+    step = np.where(np.isfinite(v), v, 0.0) / params.grid_hz
     distance = np.concatenate(([0.0], np.cumsum(0.5 * (step[1:] + step[:-1]))))
     distance = np.where(np.isfinite(v) | (np.arange(n) == 0), distance, np.nan)
-    alt, aq, window_m, alt_label = _altitude(sources, grid, cfg)
-    centres, grade_bins, grade_q = _grade_on_bins(distance, alt, aq, cfg, window_m)
+    alt, aq, window_m, alt_label = _altitude(sources, grid, params)
+    centres, grade_bins, grade_q = _grade_on_bins(distance, alt, aq, params, window_m)
     grade = np.full(n, np.nan)
     gq = np.zeros(n)
     runs: list[list] = []
@@ -571,17 +571,17 @@ def terrain_track(
         grade = np.interp(d, centres, grade_bins)
         # grade needs distance too: a bridged speed lowers it
         gq = np.where(np.isfinite(grade), np.minimum(np.interp(d, centres, grade_q), np.maximum(q, 0.3)), 0.0)
-        grade = np.where(gq >= cfg.min_grade_quality, grade, np.nan)
+        grade = np.where(gq >= params.min_grade_quality, grade, np.nan)
         gq = np.where(np.isfinite(grade), gq, 0.0)
-        runs = _segment_bins(np.where(grade_q >= cfg.min_split_quality, grade_bins, np.nan), cfg)
-    sure = horizontal & (gq >= cfg.min_split_quality)  # horizontal speeds -> along the ground, with a good grade
+        runs = _segment_bins(np.where(grade_q >= params.min_split_quality, grade_bins, np.nan), params)
+    sure = horizontal & (gq >= params.min_split_quality)  # horizontal speeds -> along the ground, with a good grade
     speed_along = np.where(sure, v * np.sqrt(1.0 + np.nan_to_num(grade / 100.0) ** 2), v)
-    segments = _segments(grid, distance, alt, grade_bins, runs, cfg)
+    segments = _segments(grid, distance, alt, grade_bins, runs, params)
     lat = lon = None
     for s in sources:
         if s.kind == "location" and np.isfinite(_col(s.data, "latitude_deg")).sum() >= 2:
-            lat = _on_grid(s.data.t, _col(s.data, "latitude_deg"), grid, cfg.max_sample_gap_s)
-            lon = _on_grid(s.data.t, _col(s.data, "longitude_deg"), grid, cfg.max_sample_gap_s)
+            lat = _on_grid(s.data.t, _col(s.data, "latitude_deg"), grid, params.max_sample_gap_s)
+            lon = _on_grid(s.data.t, _col(s.data, "longitude_deg"), grid, params.max_sample_gap_s)
             break
     return TerrainTrack(
         grid, speed_along, np.where(np.isfinite(v), q, 0.0), distance, alt, grade, gq, ", ".join(used),
@@ -589,7 +589,7 @@ def terrain_track(
     )  # fmt: skip
 
 
-def terrain_of(recording: Recording, steps: pd.DataFrame, cfg: TerrainConfig = TerrainConfig()) -> TerrainTrack:
+def terrain_of(recording: Recording, steps: pd.DataFrame, params: TerrainConfig = TerrainConfig()) -> TerrainTrack:
     """The track of a recording: its location, barometer, foot-pod and watch streams, and the IMU-only speed from
     its confident running steps (used only where nothing else gives a speed)."""
     kinds = {s.name: s.kind for s in recording.meta.streams}
@@ -598,7 +598,7 @@ def terrain_of(recording: Recording, steps: pd.DataFrame, cfg: TerrainConfig = T
     if len(run):
         imu = (run["ic_s"].to_numpy(), speed_from_contact(run["contact_time_ms"], recording.meta.subject.height_cm))
     duration = float(recording.imu.t[-1]) if recording.imu.n else 0.0
-    return terrain_track(terrain_sources(recording.extra, kinds), duration, cfg, imu)
+    return terrain_track(terrain_sources(recording.extra, kinds), duration, params, imu)
 
 
 # -- per step --------------------------------------------------------------------------------------------------------

@@ -64,10 +64,6 @@ CARD_FIELDS = (
     "braking_dv_mps",
     "step_speed_loss_mps",
 )
-#: the terrain split's rows in the report's table (``TerrainMedians`` fields)
-TERRAIN_ROWS = ("distance_m", "grade_pct", "steps", "speed_mps", "cadence_spm", "contact_time_ms",
-                "pelvic_drop_left_deg", "pelvic_drop_right_deg", "braking_dv_mps", "step_speed_loss_mps",
-                "step_speed_loss_pct")  # fmt: skip
 
 
 def _summary_cards(result: RunAnalysis) -> str:
@@ -166,8 +162,7 @@ def _terrain(result: RunAnalysis, with_location: bool) -> str:
     if split is not None:
         head = "".join(f'<th style="color:{TERRAIN_COLOUR[t]}">{t}</th>' for t in TERRAINS)
         rows = []
-        for key in TERRAIN_ROWS:
-            info = TERRAIN_FIELDS[key]
+        for key, info in TERRAIN_FIELDS.items():
             cells = "".join(f"<td>{_fmt(getattr(split.of(t), key), info.digits, info.unit)}</td>" for t in TERRAINS)
             rows.append(f"<tr><td>{escape(info.label)}</td>{cells}</tr>")
         out.append(f'<p class="small">A {split.kind} run. Medians of the confident running steps on each terrain '
