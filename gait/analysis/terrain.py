@@ -16,8 +16,8 @@ Why these windows:
   few tenths of a m/s^2), so 5 s cuts the noise by about 2 without smearing a change of pace. A phone's speed
   lags the truth by about a second (its own filter), so GPS speed is moved ``gps_speed_lag_s`` earlier; a
   centred window adds no lag of its own.
-* **Grade** is the slope of a straight line fitted to altitude against horizontal distance over
-  ``grade_window_m`` (barometer: 40 m, a watch's altitude: 60 m, GPS altitude: 200 m). A barometer's altitude
+* **Grade** is the slope of a straight line fitted to altitude against horizontal distance over a window of
+  distance (barometer: ``baro_window_m`` = 40 m, a watch's altitude: 60 m, GPS altitude: 200 m). A barometer's altitude
   is precise to a few tenths of a metre from second to second (noise ~0.02 hPa) but drifts with the weather
   (about 1 hPa, 8 m, in an hour); over 40 m of road that drift is worth under 0.1 % of grade, while the noise
   leaves about +-0.5 %. Pressure spikes (a gust, a door, a tunnel's pressure wave) are removed first by a 5-s
