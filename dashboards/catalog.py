@@ -5,7 +5,9 @@ addressed by their path relative to it, looked up in this catalog: a URL can nev
 Each recording is analysed oldest first with ``gait.analyze`` against the local run history (and saved to it,
 so trends and baselines include it); the JSON result and the per-step table are cached under
 ``$GAIT_HOME/cache/dashboard`` keyed by the files' size and modification time, so the second start is instant
-and a 1-hour run's page only reads a small per-step table.
+and a 1-hour run's page only reads a small per-step table. The speed and grade track is cached beside them with
+the route's coordinates: the cache is gait's own, on this computer, like the recordings it comes from (nothing
+the dashboard sends elsewhere or exports carries them).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from gait.api import (
     write_atomic,
 )
 
-CACHE_VERSION = 3  # 3: the analysis JSON as gait.analysis/2 (the run record's fields); older entries are redone
+CACHE_VERSION = 4  # 4: speed, grade and the terrain split (and the track beside); older entries are redone
 MAX_DEPTH = 4  # data/runner/year/recording
 UPLOAD_MAX_BYTES = 64 * 1024 * 1024
 UPLOAD_TYPES = (".csv", ".zip", ".fit")
@@ -109,6 +111,7 @@ class Catalog:
         self._lock = threading.RLock()
         self._raw: OrderedDict[str, Recording] = OrderedDict()
         self._steps_fallback: dict[str, pd.DataFrame] = {}  # only when the cache folder is not writable
+        self._track_fallback: dict[str, pd.DataFrame] = {}
 
     # ---- discovery -------------------------------------------------------------------------------------------
     def discover(self) -> list[Path]:
@@ -156,19 +159,21 @@ class Catalog:
         stats = [(f.name, f.stat()) for f in files if f.is_file()]
         return [[name, st.st_size, st.st_mtime_ns] for name, st in stats]
 
-    def _cache_files(self, path: Path) -> tuple[Path, Path]:
+    def _cache_files(self, path: Path) -> tuple[Path, Path, Path]:
+        """The cached analysis (JSON), its step table and its track."""
         key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
         assert self.cache_dir is not None
-        return self.cache_dir / f"{key}.json", self.cache_dir / f"{key}.steps.parquet"
+        folder = self.cache_dir
+        return folder / f"{key}.json", folder / f"{key}.steps.parquet", folder / f"{key}.track.parquet"
 
     def _entry(self, path: Path) -> RunEntry:
         slug = self.slug(path)
-        js, pq = self._cache_files(path)
+        js, pq, tr = self._cache_files(path)
         try:
             sig = self._signature(path)
         except OSError as exc:
             return RunEntry(slug, path, path.name, path.name, "", None, False, error=f"{path.name}: {exc.strerror}")
-        if js.is_file() and pq.is_file():
+        if js.is_file() and pq.is_file() and tr.is_file():
             try:
                 cached = json.loads(js.read_text())
                 if cached.get("version") == CACHE_VERSION and cached.get("signature") == sig:
@@ -200,14 +205,16 @@ class Catalog:
         )
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
-            buf = io.BytesIO()
-            result.steps.to_parquet(buf, index=False)
-            write_atomic(pq, buf.getvalue())  # never through a link planted in the cache folder
+            for table, target in ((result.steps, pq), (_track(result), tr)):
+                buf = io.BytesIO()
+                table.to_parquet(buf, index=False)
+                write_atomic(target, buf.getvalue())  # never through a link planted in the cache folder
             fields = {k: v for k, v in entry.__dict__.items() if k != "path"}
             write_atomic(js, json.dumps({"version": CACHE_VERSION, "signature": sig, "entry": fields}).encode())
         except OSError as exc:  # no cache: still shown, analysed again next time
             print(f"gait: warning: cannot cache the analysis of {path.name} ({exc.strerror})", file=sys.stderr)
             self._steps_fallback[slug] = result.steps
+            self._track_fallback[slug] = _track(result)
         return entry
 
     def get(self, slug: str) -> RunEntry | None:
@@ -217,8 +224,14 @@ class Catalog:
         entry = self.runs[slug]
         if slug in self._steps_fallback:
             return self._steps_fallback[slug]
-        _, pq = self._cache_files(entry.path)
-        return pd.read_parquet(pq)
+        return pd.read_parquet(self._cache_files(entry.path)[1])
+
+    def track(self, slug: str) -> pd.DataFrame:
+        """Speed, grade and position over the run (``TerrainTrack.frame``; no rows without those streams)."""
+        entry = self.runs[slug]
+        if slug in self._track_fallback:
+            return self._track_fallback[slug]
+        return pd.read_parquet(self._cache_files(entry.path)[2])
 
     def recording(self, slug: str) -> Recording:
         """The samples, for the raw-signal viewer (the last few kept in memory)."""
@@ -326,6 +339,12 @@ class Catalog:
             entry = self._entry(folder)
             self.runs[entry.slug] = entry
             return entry
+
+
+def _track(result: Any) -> pd.DataFrame:
+    """The run's track with its positions (kept in the local cache only), or an empty table."""
+    track = result.terrain
+    return track.frame(with_location=True) if track is not None else pd.DataFrame({"t_s": []})
 
 
 def _zipped_recording(path: Path) -> bool:

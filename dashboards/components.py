@@ -8,7 +8,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboards.style import fmt, metric_info
-from gait.api import RunRecord, Severity
+from gait.api import CARD_FIELDS, TERRAIN_FIELDS, TERRAINS, RunRecord, Severity, palette
 
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
@@ -45,17 +45,6 @@ def value_card(record: RunRecord, key: str, base: Mapping[str, Any]) -> html.Div
     return card(key, m.label, fmt(record.value(key), m.digits, m.unit), baseline_note(base, key), m.help)
 
 
-#: the fields shown as cards on a run's page, in order
-CARD_FIELDS = (
-    "cadence_spm",
-    "contact_time_ms",
-    "flight_time_ms",
-    "vertical_oscillation_cm",
-    "impact_g",
-    "braking_dv_mps",
-)
-
-
 def summary_cards(record: RunRecord, base: Mapping[str, Any]) -> html.Div:
     """The run's headline numbers, each beside the runner's usual value when a baseline exists (``base``: the
     JSON ``baseline`` object)."""
@@ -75,6 +64,7 @@ def summary_cards(record: RunRecord, base: Mapping[str, Any]) -> html.Div:
             "Time spent running (walking and standing are left out of the numbers below).",
         )
     ]
+    cards += [value_card(record, "speed_mps", base)] if record.speed_mps is not None else []
     cards += [value_card(record, key, base) for key in CARD_FIELDS]
     usual = base.get("metrics", {})
     left, right = "pelvic_drop_left_deg", "pelvic_drop_right_deg"
@@ -190,3 +180,27 @@ def quality(a: Mapping[str, Any]) -> html.Div | None:
     if not items:
         return None
     return html.Details([html.Summary(f"Data quality ({len(items)} notes)"), html.Ul([html.Li(i) for i in items])])
+
+
+def terrain_table(record: RunRecord, terrain: Mapping[str, Any] | None) -> html.Div:
+    """Metrics by terrain (``record.by_terrain``) with where speed and grade came from (``terrain``: the JSON's
+    ``terrain`` object), or why there is no split."""
+    t = terrain or {}
+    sources = (
+        f"Speed from {t.get('speed_source') or 'nothing'}; grade from {t.get('grade_source') or 'nothing'}."
+        + "".join(f" {n[:1].upper()}{n[1:]}." for n in t.get("notes") or [])
+    )
+    split = record.by_terrain
+    if split is None:
+        why = "No terrain split: it needs a grade (a barometer, or a watch's altitude) for most of the run."
+        return html.Div([html.P(sources, className="muted"), html.P(why, className="muted")])
+    head = html.Tr([html.Th(""), *(html.Th(n, style={"color": palette.TERRAIN_COLOUR[n]}) for n in TERRAINS)])
+    rows = []
+    for key, info in TERRAIN_FIELDS.items():
+        cells = [html.Td(fmt(getattr(split.of(n), key), info.digits, info.unit)) for n in TERRAINS]
+        rows.append(html.Tr([html.Td(info.label, title=info.meaning), *cells]))
+    note = (
+        f"A {split.kind} run. Medians of the confident running steps on each terrain (uphill above +2 % grade, "
+        "downhill below -2 %); step speed loss is braking with the slope's share removed."
+    )
+    return html.Div([html.P([sources, " ", note], className="muted"), html.Table([head, *rows], className="terrain")])

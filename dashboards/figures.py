@@ -30,6 +30,7 @@ from dashboards.style import (
     metric_info,
 )
 from gait.api import G0 as G
+from gait.api import TERRAIN_FIELDS, TERRAINS, palette, route_xy
 
 ROLLING_STEPS = 31  # ~10 s of running
 MAX_STEP_POINTS = 600  # per trace: longer runs show a band over each few consecutive steps instead of dots
@@ -243,7 +244,9 @@ def drift_figure(drift: Mapping[str, Any]) -> Figure:
         lo, hi = sorted((d["early"], d["late"]))
         pad = max(abs(hi) * 0.15, 1e-3)
         fig.update_yaxes(range=[max(0.0, lo - pad) if lo >= 0 else lo - pad, hi + pad * 0.6], row=1, col=j)
-    return _layout(fig, "Drift: first vs last fifth of the running", height=320, subplots=True)
+    within = drift.get("within_terrain") or []
+    where = f" within like terrain ({', '.join(within)})" if within else ""
+    return _layout(fig, f"Drift: first vs last fifth of the running{where}", height=320, subplots=True)
 
 
 def envelope(t: np.ndarray, y: np.ndarray, max_points: int = MAX_RAW_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -412,6 +415,94 @@ def compare_runs(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str, met
     fig.update_layout(boxmode="group")
     fig.update_xaxes(categoryorder="array", categoryarray=["left", "right"])
     return _layout(fig, "Per-step distributions, run A vs run B (drop per stance side)", height=360, subplots=True)
+
+
+def speed_grade(steps: pd.DataFrame) -> Figure:
+    """Speed and grade at each step over the run (their rolling median over 31 steps; long runs thinned to at most
+    600 points), the steps coloured by terrain class."""
+    st = running_steps(steps)
+    if "speed_mps" not in st or not (st["speed_mps"].notna().any() or st["grade_pct"].notna().any()):
+        return empty("No speed or grade: the recording has no GPS, barometer, watch or foot pod")
+    fig = Figure(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12)
+    k = max(1, -(-len(st) // MAX_STEP_POINTS))
+    x = st["ic_s"].to_numpy()[::k] / 60.0
+    terrain = st["terrain"].to_numpy()[::k]
+    for row, col, label in ((1, "speed_mps", "Speed (m/s)"), (2, "grade_pct", "Grade (%)")):
+        y = rolling_median(st[col])[::k]
+        for name in (*TERRAINS, "unknown"):
+            on = terrain == name
+            if not on.any():
+                continue
+            fig.add_trace(
+                trace(
+                    "scatter",
+                    x=x[on],
+                    y=y[on],
+                    mode="markers",
+                    marker={"size": 4, "color": palette.TERRAIN_COLOUR.get(name, MUTED)},
+                    name=name,
+                    legendgroup=name,
+                    showlegend=row == 1,
+                    hovertemplate=f"%{{x:.2f}} min<br>%{{y:.2f}} {label.split('(')[1][:-1]} ({name})<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
+        fig.update_yaxes(title_text=label, row=row, col=1)
+    fig.update_xaxes(title_text="Time in the run (min)", row=2, col=1)
+    return _layout(fig, "Speed and grade over the run (median of 31 steps)", height=380)
+
+
+#: what the route can be coloured by: a per-step column (its label and unit from the run record, else the terrain
+#: split's field table)
+ROUTE_METRICS = ("contact_time_ms", "cadence_spm", "pelvic_drop_deg", "braking_dv_mps", "step_speed_loss_mps",
+                 "speed_mps", "grade_pct")  # fmt: skip
+
+
+def label_of(metric: str) -> tuple[str, str, int]:
+    """Label, unit and decimals of a per-step column (grade is the terrain split's: no run-record field)."""
+    info = TERRAIN_FIELDS[metric] if metric == "grade_pct" else metric_info(metric)
+    return info.label, info.unit, info.digits
+
+
+def route_figure(track: pd.DataFrame, steps: pd.DataFrame, metric: str) -> Figure:
+    """The route as a plain line (metres east and north of the start, equal scales; no map tiles, nothing fetched),
+    each step's position coloured by ``metric`` (the median of the 31 steps around it)."""
+    if "latitude_deg" not in track or track["latitude_deg"].notna().sum() < 2:
+        return empty("No route: the recording has no positions (GPS or a watch)")
+    st = running_steps(steps)
+    if metric not in st or st[metric].notna().sum() < 3:
+        return empty(f"No {label_of(metric)[0].lower()} values to colour the route by")
+    t = track["t_s"].to_numpy()
+    lat, lon = track["latitude_deg"].to_numpy(), track["longitude_deg"].to_numpy()
+    east, north = route_xy(t, lat, lon, t)
+    k = max(1, -(-len(st) // MAX_STEP_POINTS))
+    x, y = route_xy(t, lat, lon, st["ic_s"].to_numpy()[::k])
+    v = rolling_median(st[metric])[::k]
+    label, unit, digits = label_of(metric)
+    fig = Figure()
+    fig.add_trace(trace("scatter", x=east, y=north, mode="lines", line={"color": "#cccccc", "width": 6},
+                        hoverinfo="skip", showlegend=False))  # fmt: skip
+    fig.add_trace(
+        trace(
+            "scatter",
+            x=x,
+            y=y,
+            mode="markers",
+            marker={
+                "size": 6,
+                "color": v,
+                "colorscale": [[i / (len(palette.SEQUENTIAL) - 1), c] for i, c in enumerate(palette.SEQUENTIAL)],
+                "colorbar": {"title": {"text": unit}, "thickness": 12},
+            },
+            customdata=st["ic_s"].to_numpy()[::k] / 60.0,
+            hovertemplate=f"%{{customdata:.1f}} min<br>%{{marker.color:.{digits}f}} {unit}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    fig.update_xaxes(title_text="East of the start (m)")
+    fig.update_yaxes(title_text="North of the start (m)", scaleanchor="x", scaleratio=1)
+    return _layout(fig, f"The route, coloured by {label.lower()} (no map)", height=460)
 
 
 def live_chart(history: Sequence[Mapping[str, Any]]) -> Figure:

@@ -48,6 +48,10 @@ HELP = {
     "braking_dv_mps": "Forward speed the pelvis loses after each landing. More braking often goes with landing "
     "further ahead of the body (overstriding).",
     "braking_peak_g": "Largest backward deceleration after landing, in g.",
+    "step_speed_loss_mps": "Forward speed lost after each landing, with the hill's share taken out: uphill the "
+    "ground's push leans back and slows you whatever your form, downhill it leans forward. On the flat it is the "
+    "braking. The % is of your running speed.",
+    "speed_mps": "Running speed measured by the GPS, a watch or a foot pod (the median over the running steps).",
     "vertical_oscillation_cm": "How far the pelvis moves up and down each step.",
     "impact_g": "Peak vertical acceleration at landing, in g (1 g = standing still).",
     "pelvic_tilt_range_deg": "Forward/backward tilt of the pelvis within a step. Lower confidence than pelvic drop.",
@@ -72,5 +76,5 @@ def fmt(x: object, digits: int = 1, unit: str = "") -> str:
     """A number for display; 'n/a' for missing values (never a silent 'nan')."""
     if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
         return "n/a"
-    s = f"{x:.{digits}f}"
+    s = f"{round(x, digits) + 0:.{digits}f}"  # never "-0.0"
     return f"{s} {unit}" if unit else s

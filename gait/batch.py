@@ -11,7 +11,6 @@ others still succeed. Entries of the folder that are neither recording folders n
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pandas as pd
 
-from gait.analysis.summary import RECORD_FIELDS, RunRecord
+from gait.analysis.summary import RunRecord
 from gait.errors import GaitError, RecordingError
 from gait.insights.rules import Severity
 from gait.recording import find_recordings
@@ -31,7 +30,7 @@ from gait.recording.folder import is_recording_folder
 if TYPE_CHECKING:
     from gait.analysis import AnalysisConfig
 
-#: the run's numbers: one column per ``RunRecord`` field
+#: the run's numbers: one column per ``RunRecord`` column (its fields, the terrain split flattened)
 VALUE_COLUMNS = RunRecord.names()
 #: findings that say something (``act``, ``watch``, ``info``); ``not_enough_data`` is not counted
 COUNTED_SEVERITIES = (Severity.ACT, Severity.WATCH, Severity.INFO)
@@ -159,7 +158,7 @@ def summary_row(
         "date": day.isoformat() if day else None,
         "sample_rate_hz": result.quality.sample_rate_hz,
         "has_gyroscope": result.quality.has_gyroscope,
-        **dataclasses.asdict(result.record),
+        **result.record.row(),
         "findings": sum(s in COUNTED_SEVERITIES for s in severities),
         "findings_act": severities.count(Severity.ACT),
         "findings_watch": severities.count(Severity.WATCH),
@@ -184,7 +183,7 @@ def analyse_one(
 
 def _frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     df = pd.DataFrame(list(rows), columns=list(COLUMNS))
-    counts = [c for c in VALUE_COLUMNS if RECORD_FIELDS[c].integer]
+    counts = [c for c in VALUE_COLUMNS if RunRecord.info(c).integer]
     for column in (*counts, "findings", "findings_act", "findings_watch"):
         df[column] = df[column].astype("Int64")
     for column in (*VALUE_COLUMNS, "sample_rate_hz"):

@@ -12,3 +12,9 @@ MUTED = "#999999"  # grey
 
 #: a step's stance side ("L" / "R") -> its colour
 SIDE_COLOUR = {"L": LEFT, "R": RIGHT}
+
+#: a metric along the route, low to high: five steps of the viridis scale (perceptually even, readable with the
+#: common colour-vision deficiencies and in greyscale)
+SEQUENTIAL = ("#440154", "#3B528B", "#21918C", "#5EC962", "#FDE725")
+#: the terrain classes (``gait.analysis.terrain``)
+TERRAIN_COLOUR = {"uphill": WARN, "flat": MUTED, "downhill": SKY}

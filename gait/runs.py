@@ -16,6 +16,7 @@ import numpy as np
 
 from gait.analysis import AnalysisConfig, RunAnalysis
 from gait.analysis import analyze as analyze_movement
+from gait.analysis.terrain import measured_speed_mps
 from gait.errors import GaitError
 from gait.insights import MIN_RUNS, NOT_A_DIAGNOSIS, RED_FLAGS, RunLoad, build_baseline, evaluate
 from gait.insights.load import parse_day, weekly_load
@@ -143,8 +144,10 @@ def judge(
 ) -> RunAnalysis:
     """Add findings and their context to a movement analysis; with ``save``, store the run for later baselines.
 
-    ``distance_m`` (from a watch or treadmill; else from a foot pod recorded alongside) adds distance to the
-    weekly load and lets baselines match runs by speed instead of by contact time.
+    ``distance_m`` (from a watch or treadmill; else from a foot pod recorded alongside, else a GPS or watch
+    track) adds distance to the weekly load. Speed is the steps' measured speed (GPS, watch, foot pod), else the
+    pod's median, else distance / running time; with it baselines match runs by speed (and terrain) instead of
+    by contact time.
     """
     rec = movement.recording
     runner = runner or runner_of(rec)
@@ -153,7 +156,11 @@ def judge(
     pod = pod_summary(rec)
     if distance_m is None and pod is not None:
         distance_m = pod.distance_m
-    speed = pod.speed_mps if pod is not None and pod.speed_mps else None
+    if distance_m is None and movement.terrain is not None:
+        distance_m = movement.terrain.measured_distance_m  # a GPS or watch track
+    speed = measured_speed_mps(movement.steps)  # GPS, watch or foot pod, step by step
+    if speed is None and pod is not None and pod.speed_mps:
+        speed = pod.speed_mps
     if speed is None and distance_m is not None and running_s > 0:
         speed = distance_m / running_s
     movement = dataclasses.replace(movement, speed_mps=speed, distance_m=distance_m)

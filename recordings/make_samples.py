@@ -5,17 +5,23 @@ python recordings/make_samples.py [--out recordings]
 ``history_demo/`` is five weeks of one synthetic runner ("demo-runner"), shortened to 3-minute runs (7 minutes
 for the last) to keep the repository small: steady for four weeks, then a week with a third, longer run in which
 right-stance pelvic drop is higher and grows. Analysing the folder builds the runner's baseline and weekly load.
+
+``hilly_run_52hz/`` is a 6-minute run with two climbs and a descent, with a phone's GPS and barometer beside the
+IMU (``gait.simulate_route.hilly_run``: the two-component runner at each stretch's slope), so a fresh install
+shows speed, grade, the terrain split and the route. Its route's truth is in ``truth_route.csv``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 from pathlib import Path
 
 import pandas as pd
 
 from gait.simulate import SimConfig, simulate, write
+from gait.simulate_route import HillProfile, RouteConfig, hilly_run, with_route
 
 # The samples were made with the earlier spring-mass force model; pinning it keeps them reproducible bit for bit.
 # (The simulator's default two-component model is what tests and `gait simulate` use.)
@@ -103,6 +109,34 @@ def history_demo() -> dict[str, SimConfig]:
     return runs
 
 
+#: a short hilly run with a phone's GPS (one 20-s gap: an underpass) and barometer; the two-component force model
+#: (the spring-mass one is level only)
+HILLY = SimConfig(
+    segments=(("stand", 4.0), ("run", 360.0), ("stand", 3.0)),
+    rate_hz=52,
+    cadence_spm=170,
+    drop_left_deg=4.5,
+    drop_right_deg=5.5,
+    mounting="upright",
+    runner_id="hill-runner",
+    start_utc="2026-11-22T09:00:00Z",
+    seed=7,
+)
+HILLY_ROUTE = RouteConfig(
+    profile=HillProfile(
+        ((0.0, 0.0), (200.0, 7.0), (420.0, 0.0), (560.0, -7.0), (780.0, 0.0), (900.0, 4.0), (1050.0, 0.0))
+    ),
+    gps_gap_s=(240.0, 260.0),
+    seed=7,
+)
+
+
+def hilly_sample(folder: Path) -> None:
+    sim, route = hilly_run(HILLY, HILLY_ROUTE)
+    write(dataclasses.replace(sim, recording=with_route(sim.recording, route)), folder)
+    route.truth.iloc[::10].to_csv(folder / "truth_route.csv", index=False, float_format="%.6g")
+
+
 CSV_SAMPLE = SimConfig(
     segments=(("stand", 3.0), ("run", 120.0), ("stand", 2.0)),
     rate_hz=100,
@@ -131,6 +165,11 @@ def main() -> None:
     for name, cfg in history_demo().items():
         write(simulate(cfg), demo / name)
     print(f"wrote {demo} ({len(HISTORY_DAYS) + 1} runs of demo-runner)")
+    hilly = args.out / "hilly_run_52hz"
+    if hilly.exists():
+        shutil.rmtree(hilly)
+    hilly_sample(hilly)
+    print(f"wrote {hilly} (with GPS and barometer; route truth in truth_route.csv)")
     result = simulate(CSV_SAMPLE)
     imu = result.recording.imu
     df = pd.DataFrame({"time_s": imu.t, "acc_x": imu.acc[:, 0], "acc_y": imu.acc[:, 1], "acc_z": imu.acc[:, 2]})

@@ -45,9 +45,11 @@ def test_analyze_all_bundled_recordings_as_text():
         "overstride_upside_down_52hz",
         "phone_belt_acc_only",
         "emulated Movesense",
+        "hilly run",
     ):
         assert name in out.stdout or "simulated run" in out.stdout
-    assert out.stdout.count("  Cadence       ") == 5 and out.stdout.count("  Findings      ") == 5
+    assert out.stdout.count("  Cadence       ") == 6 and out.stdout.count("  Findings      ") == 6
+    assert out.stdout.count("  By terrain    a rolling run") == 1  # the hilly sample, with GPS and barometer
     assert "Foot pod      speed 3.20 m/s" in out.stdout
     assert "not a diagnosis" in out.stdout
 
@@ -104,7 +106,10 @@ def test_steps_csv_has_the_documented_columns(tmp_path: Path):
 def test_steps_csv_for_many_recordings_goes_to_a_folder(tmp_path: Path):
     out = tmp_path / "steps"
     assert main(["analyze", str(RECORDINGS), "--steps-csv", str(out), "--format", "json"]) == 0
-    assert len(list(out.glob("*.steps.csv"))) == 5
+    assert len(list(out.glob("*.steps.csv"))) == 6
+    head = (out / "hilly_run_52hz.steps.csv").read_text().splitlines()[0].split(",")
+    assert {"speed_mps", "grade_pct", "terrain", "step_speed_loss_mps", "step_speed_loss_pct"} <= set(head)
+    assert not any("itude" in c for c in head)  # latitude and longitude never leave with the steps
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ def test_a_cached_analysis_from_schema_1_is_analysed_again(catalog: Catalog, dat
     recording is not shown as it is: the run is analysed again and the cache rewritten."""
     import json
 
-    js, _ = catalog._cache_files(catalog.runs["asym_run"].path)
+    js, _, _ = catalog._cache_files(catalog.runs["asym_run"].path)
     current = json.loads(js.read_text())
     old = dict(current["entry"])
     old["analysis"] = {k: v for k, v in old["analysis"].items() if k != "braking_dv_mps"}

@@ -32,7 +32,7 @@ from gait.simulate import SimConfig, simulate  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 DRIVER = shutil.which("chromedriver")
-SAMPLES = ("fatigue_10min_104hz", "easy_run_208hz", "history_demo")
+SAMPLES = ("fatigue_10min_104hz", "easy_run_208hz", "history_demo", "hilly_run_52hz")
 
 if not (CHROMIUM and DRIVER):
     if os.environ.get("CI"):
@@ -101,6 +101,7 @@ def text(driver: object, css: str) -> str:
     [
         ("/", "#runs-table .dash-spreadsheet", 0),
         ("/run/fatigue_10min_104hz", "#card-cadence_spm", 7),
+        ("/run/hilly_run_52hz", "#route .js-plotly-plot", 9),  # + speed and grade, the route: no map tiles fetched
         ("/trends", "#weekly-load .bars", 6),
         ("/live", "#live-start", 1),
         ("/no/such/page", "main h2", 0),
@@ -153,6 +154,21 @@ def test_run_detail_shows_numbers_findings_and_raw_signal(server, browser) -> No
     assert "Pelvic drop grew through the run (right stance)" in page
     assert "evidence grade" in page and "Not a diagnosis" in page
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#raw .scatterlayer .trace, #raw canvas"), what="raw")
+    assert errors(browser) == []
+
+
+def test_a_hilly_run_shows_speed_grade_the_terrain_split_and_the_route(server, browser) -> None:  # type: ignore[no-untyped-def]
+    url, _ = server
+    browser.get(url + "/run/hilly_run_52hz")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#route .js-plotly-plot"), what="the route")
+    a = gait.analyze(gait.load(ROOT / "recordings" / "hilly_run_52hz")).to_dict()
+    assert text(browser, "#card-speed_mps") == f"{a['speed_mps']:.2f} m/s"
+    assert text(browser, "#card-step_speed_loss_mps") == f"{a['step_speed_loss_mps']:.2f} m/s per step"
+    page = browser.find_element(By.TAG_NAME, "main").text
+    assert "By terrain" in page and "A rolling run" in page and "Speed from GPS (location)" in page
+    flat = a["by_terrain"]["flat"]
+    assert f"{flat['contact_time_ms']:.0f} ms" in page and f"{flat['speed_mps']:.2f} m/s" in page
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#speed-grade .scatterlayer .trace"), what="speed")
     assert errors(browser) == []
 
 

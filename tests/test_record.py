@@ -3,14 +3,13 @@ are derived, checked on a simulated run against the simulator's truth; and a mis
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from gait.analysis.live import LiveAnalyzer
-from gait.analysis.summary import RunRecord, record_fields_markdown
+from gait.analysis.summary import TERRAIN_FIELDS, RunRecord, record_fields_markdown
 from gait.batch import COLUMNS, analyse_one
 from gait.runs import analyze, judge
 from gait.simulate import SimConfig, write
@@ -55,14 +54,14 @@ def test_json_store_and_batch_rows_carry_the_same_record(saved: Path, tmp_path: 
     r = result.record
     assert r.distance_m == 4200.0 and r.speed_mps == pytest.approx(4200.0 / r.running_s)
     d = result.to_dict()
-    assert {k: d[k] for k in RunRecord.names()} == r.to_dict()
+    assert {k: d[k] for k in r.to_dict()} == r.to_dict()  # the numbers top-level, the terrain split as by_terrain
     assert RunRecord.from_dict(d).to_dict() == r.to_dict()  # the dashboard reads the record back from the JSON
     (stored,) = store.runs()
     assert RunRecord.names() == VALUE_COLUMNS and stored.record == r  # exactly, not rounded
     row = analyse_one(str(saved))
     assert set(RunRecord.names()) <= set(COLUMNS) and row["error"] is None
     same = {k: row[k] for k in RunRecord.names() if k not in ("speed_mps", "distance_m")}  # batch: no distance given
-    assert same == {k: v for k, v in dataclasses.asdict(r).items() if k in same}
+    assert same == {k: v for k, v in r.row().items() if k in same}
 
 
 def test_the_live_snapshot_is_a_record_of_the_last_30_s() -> None:
@@ -110,6 +109,9 @@ def test_docs_list_every_field() -> None:
     doc = (REPO / "docs" / "json-schema.md").read_text(encoding="utf-8")
     assert record_fields_markdown() in doc, (
         "docs/json-schema.md is out of date: paste gait.analysis.summary.record_fields_markdown() into it"
+    )
+    assert record_fields_markdown(TERRAIN_FIELDS) in doc, (
+        "docs/json-schema.md is out of date: paste gait.analysis.summary.record_fields_markdown(TERRAIN_FIELDS) into it"
     )
 
 

@@ -47,7 +47,9 @@ from gait.analysis.sides import (
     vote_features,
 )
 from gait.analysis.summary import RunSummary, summarise
+from gait.analysis.terrain import Source, TerrainConfig, TerrainTrack, terrain_track
 from gait.constants import G0
+from gait.simulate_route import RouteConfig, simulate_route
 
 FS = 52.0  # the analysis rate of a 208 Hz sensor
 STEP_S, CONTACT_S = 0.35, 0.24  # 171 steps/min, 69 % of the step on the ground
@@ -462,6 +464,12 @@ def _summary_inputs() -> dict[str, Any]:
     return {"steps": steps, "duration_s": 10.0, "activity_s": {"run": 4.2}}
 
 
+def _terrain_inputs() -> dict[str, Any]:
+    route = simulate_route((("stand", 3.0), ("run", 300.0)), RouteConfig(seed=4))
+    sources = [Source("location", "location", route.location), Source("baro", "baro", route.baro)]
+    return {"sources": sources, "duration_s": 303.0}
+
+
 STAGES = {
     "activity bouts": StageCase(
         activity_bouts, lambda: {"vert_g": activity_signal(), "fs": FS}, ActivityParams(), Activity,
@@ -481,6 +489,7 @@ STAGES = {
     "side labelling": StageCase(label_sides, _sides_inputs, SideParams(), SideLabels, {"disagree_factor": 0.2}),
     "per-step metrics": StageCase(measure_steps, _steps_inputs, StepMetricParams(), pd.DataFrame, {"stance_points": 8}),
     "summary": StageCase(summarise, _summary_inputs, None, RunSummary, {}),
+    "terrain": StageCase(terrain_track, _terrain_inputs, TerrainConfig(), TerrainTrack, {"uphill_pct": 7.0}),
 }  # fmt: skip
 
 

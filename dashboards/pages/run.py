@@ -1,4 +1,5 @@
-"""Run detail: numbers beside the runner's baseline, per-step charts, sides, drift, findings, raw signals."""
+"""Run detail: numbers beside the runner's baseline, per-step charts, speed and grade, metrics by terrain, the
+route, sides, drift, findings, raw signals."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dashboards.style import STEP_CHARTS
 
 SIDE_METRICS = ("pelvic_drop_deg", "contact_time_ms", "braking_dv_mps", "vertical_oscillation_cm")
 RAW_WINDOWS_S = (5, 10, 30, 60)
+ROUTE_DEFAULT = "contact_time_ms"
 
 
 def not_found(slug: str) -> html.Div:
@@ -62,6 +64,10 @@ def layout(ctx: AppContext, slug: str) -> html.Div:
                 className="muted",
             ),
             html.Div([ui.graph(f"steps-{m}", figures.step_series(steps, m)) for m in STEP_CHARTS], className="grid2"),
+            ui.graph("speed-grade", figures.speed_grade(steps)),
+            html.H3("By terrain"),
+            ui.terrain_table(record, a.get("terrain")),
+            *_route(ctx, slug, steps),
             html.H3("Left vs right"),
             ui.graph("sides", figures.side_distributions(steps, SIDE_METRICS)),
             html.H3("Drift"),
@@ -108,7 +114,31 @@ def layout(ctx: AppContext, slug: str) -> html.Div:
     )
 
 
+def _route(ctx: AppContext, slug: str, steps: Any) -> list[Any]:
+    """The route coloured by a chosen metric, when the recording has positions (shown here only: this page is
+    served by this computer; reports and exports leave coordinates out unless asked)."""
+    track = ctx.catalog.track(slug)
+    if "latitude_deg" not in track or track["latitude_deg"].notna().sum() < 2:
+        return []
+    options = [{"label": figures.label_of(m)[0], "value": m} for m in figures.ROUTE_METRICS]
+    return [
+        html.H3("Route"),
+        html.Label(
+            ["Colour by ", dcc.Dropdown(id="route-metric", options=options, value=ROUTE_DEFAULT, clearable=False)],
+            className="inline wide",
+        ),
+        ui.graph("route", figures.route_figure(track, steps, ROUTE_DEFAULT)),
+    ]
+
+
 def register(app: Dash, ctx: AppContext) -> None:
+    @app.callback(Output("route", "figure"), Input("route-metric", "value"), State("raw-slug", "data"))
+    def route(metric: str | None, slug: str) -> Any:
+        if ctx.catalog.get(slug) is None:
+            return figures.empty("Run not found")
+        metric = metric if metric in figures.ROUTE_METRICS else ROUTE_DEFAULT
+        return figures.route_figure(ctx.catalog.track(slug), ctx.catalog.steps(slug), metric)
+
     @app.callback(
         Output("raw", "figure"),
         Input("raw-start", "value"),

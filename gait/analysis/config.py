@@ -26,6 +26,7 @@ from gait.analysis.metrics import StepMetricParams
 from gait.analysis.orientation import OrientationParams
 from gait.analysis.sides import SideParams
 from gait.analysis.signal import InputParams
+from gait.analysis.terrain import TerrainConfig
 from gait.errors import GaitError
 
 
@@ -52,6 +53,7 @@ class AnalysisConfig:
     sides: SideParams = field(default_factory=SideParams)
     steps: StepMetricParams = field(default_factory=StepMetricParams)
     windows: WindowParams = field(default_factory=WindowParams)
+    terrain: TerrainConfig = field(default_factory=TerrainConfig)
 
     def replace(self, **stages: Any) -> AnalysisConfig:
         """A copy with some stages changed: each keyword names a stage and gives either its whole parameter

@@ -133,6 +133,7 @@ def restrict(result: RunAnalysis, recording: Recording, vertical: Vertical) -> R
         "pelvic_drop_deg": "pelvic drop", "pelvic_obliquity_range_deg": "pelvic obliquity",
         "pelvic_tilt_range_deg": "pelvic tilt", "pelvic_rotation_range_deg": "pelvic rotation",
         "braking_peak_g": "braking", "braking_dv_mps": "braking", "braking_duration_ms": "braking",
+        "step_speed_loss_mps": "step speed loss (braking)", "step_speed_loss_pct": "step speed loss (braking)",
         "vertical_oscillation_cm": "vertical oscillation (double integration of the vertical acceleration)",
         "impact_g": "impact (the peak of the total acceleration)",
     }  # fmt: skip

@@ -10,7 +10,8 @@ files and replays. Each stage owns its parameters (``config``) and returns a typ
    walking contacts (``events``), side evidence (``sides``) and per-step metrics (``metrics``).
 4. The forward direction is checked on the compensated signal of the whole run (with a gyroscope); if it
    was reversed, step 3 runs again with the mounting turned round.
-5. Whole-run step table: regularity, side labels per chain of steps, confidence; summary and data quality.
+5. Whole-run step table: regularity, side labels per chain of steps, confidence; speed, grade and terrain at
+   each step from the recording's other streams (``terrain``); summary and data quality.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from gait.analysis.screen import Screened, check_grid, screen_samples
 from gait.analysis.sides import VoteFeatures, label_sides, side_votes, vote_features
 from gait.analysis.signal import InputParams, Segment, decimate, nominal_rate, uniform_spans
 from gait.analysis.summary import summarise
+from gait.analysis.terrain import add_step_terrain, terrain_of
 from gait.constants import G0
 from gait.errors import AnalysisError
 from gait.recording.model import ImuData, Recording
@@ -81,14 +83,17 @@ def analyze(recording: Recording, config: AnalysisConfig = DEFAULT) -> RunAnalys
             measured = [r.measure(mounting, lever) for r, lever in zip(runs, levers, strict=True)]
         mounting = dataclasses.replace(mounting, forward_sign_margin=abs(vote) / weight)
     steps, bouts, activity_s = _stitch(runs, measured, config)
+    track = terrain_of(recording, steps, config.terrain)
+    steps = add_step_terrain(steps, track)
     lever = next((lv for lv in levers if lv is not None), None)
     summary = summarise(steps, float(imu.t[-1] - imu.t[0]), activity_s)
     quality = Quality.assess(
         recording, fs_in, segments, mounting, lever, steps, summary, screened=screened, units=units
     )
     result = RunAnalysis(
-        recording=recording, steps=steps, summary=summary, bouts=bouts, quality=quality, mounting=mounting
-    )
+        recording=recording, steps=steps, summary=summary, bouts=bouts, quality=quality, mounting=mounting,
+        terrain=track,
+    )  # fmt: skip
     return restrict_to_placement(result)  # withhold what a sensor off the pelvis cannot measure
 
 

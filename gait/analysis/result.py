@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from gait.analysis.summary import SUMMARY_METRICS, RunRecord, RunSummary
+from gait.analysis.summary import SUMMARY_METRICS, RunRecord, RunSummary, terrain_split
+from gait.analysis.terrain import TerrainTrack, measured_speed_mps
 
 if TYPE_CHECKING:
     from gait.analysis.align import Mounting
@@ -186,7 +187,14 @@ def _braking_notes(notes: _Notes, lever: LeverArm | None, has_gyro: bool) -> Non
     """How braking was read: with the fitted lever arm, a shortened one, none at all, or not without a gyroscope."""
     if not has_gyro:
         why = "needs a gyroscope: at the sacrum the pelvis's own tilting swamps the body's braking"
-        notes.unavailable.update(dict.fromkeys(("braking_peak_g", "braking_dv_mps", "braking_duration_ms"), why))
+        braking = (
+            "braking_peak_g",
+            "braking_dv_mps",
+            "braking_duration_ms",
+            "step_speed_loss_mps",
+            "step_speed_loss_pct",
+        )
+        notes.unavailable.update(dict.fromkeys(braking, why))
         return
     if lever is None:
         return
@@ -225,19 +233,28 @@ class RunAnalysis:
     findings: tuple[Any, ...] | None = None
     #: what the findings were judged against (runner, baseline, weekly load, red flags), JSON-ready
     context: dict[str, Any] | None = None
-    #: running speed and distance, known only from outside the movement (a foot pod, a watch, the runner);
-    #: filled by ``gait.analyze``
+    #: running speed and distance from outside the movement (a foot pod, a watch, the runner); filled by
+    #: ``gait.analyze``. Without them the record takes the measured speed of the steps (``terrain``)
     speed_mps: float | None = None
     distance_m: float | None = None
+    #: speed, grade and the terrain segments over the run, from the recording's location, barometer, foot-pod
+    #: and watch streams (``gait.analysis.terrain``; empty when it has none)
+    terrain: TerrainTrack | None = None
 
     @functools.cached_property
     def record(self) -> RunRecord:
-        """The run in one flat row (``RunRecord``): what the JSON's numbers, the store, batch rows, the
-        dashboard and the reports show."""
-        return self.summary.record(speed_mps=self.speed_mps, distance_m=self.distance_m)
+        """The run in one row (``RunRecord``): what the JSON's numbers, the store, batch rows, the dashboard and
+        the reports show. The terrain split is taken from the step table as it stands (so whatever a placement
+        or a linear-acceleration recording withholds is withheld there too)."""
+        speed = self.speed_mps if self.speed_mps is not None else measured_speed_mps(self.steps)
+        distance = self.distance_m
+        if distance is None and self.terrain is not None:
+            distance = self.terrain.measured_distance_m
+        return self.summary.record(speed_mps=speed, distance_m=distance, by_terrain=terrain_split(self.steps))
 
-    def to_dict(self) -> dict[str, Any]:
-        """The documented JSON object (schema ``gait.analysis/2``)."""
+    def to_dict(self, with_location: bool = False) -> dict[str, Any]:
+        """The documented JSON object (schema ``gait.analysis/2``); the route's coordinates only
+        ``with_location`` (location is private)."""
         s = self.summary
         meta = self.recording.meta
         d: dict[str, Any] = {
@@ -260,7 +277,9 @@ class RunAnalysis:
             "available": not s.drift_reason,
             "reason": s.drift_reason,
             "metrics": {m: {k: _num(v, 3) for k, v in dataclasses.asdict(dr).items()} for m, dr in s.drift.items()},
+            "within_terrain": list(s.drift_terrains),
         }
+        d["terrain"] = None if self.terrain is None else self.terrain.to_dict(with_location)
         q = self.quality
         d["quality"] = {
             "flags": list(q.flags),

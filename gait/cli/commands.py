@@ -110,7 +110,7 @@ def _show(found: RunAnalysis | dict[str, Any], args: argparse.Namespace, outputs
     from gait.cli.report_text import format_text
 
     if args.format == "json":
-        outputs.append(found if isinstance(found, dict) else found.to_dict())
+        outputs.append(found if isinstance(found, dict) else found.to_dict(with_location=args.with_location))
     else:
         print(format_watch_only(found) if isinstance(found, dict) else format_text(found))
 
@@ -217,7 +217,7 @@ def report(args: argparse.Namespace) -> int:
     store = None if args.no_history else _open_store(args, required=False)
     result = run_analysis(rec, store=store, runner=args.runner, save=False)
     out = Path(args.out) if args.out else Path(f"{short_name(rec)}.report.html")
-    html = render_report(result)
+    html = render_report(result, with_location=args.with_location)
     try:
         out.write_text(html, encoding="utf-8")
     except OSError as exc:

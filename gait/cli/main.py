@@ -24,6 +24,14 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 
+def _add_location_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--with-location",
+        action="store_true",
+        help=f"include the route's coordinates ({what}); left out by default: location is private",
+    )
+
+
 def _add_config_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config",
@@ -125,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="distance of this run from a watch or treadmill: adds distance to the weekly load and matches "
         "baselines by speed",
     )
+    _add_location_option(p, "the JSON's terrain.route")
     _add_config_option(p)
     _add_csv_options(p)
     p.set_defaults(func=commands.analyze)
@@ -166,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output file (default: NAME.report.html here)")
     _add_history_options(p)
     p.add_argument("--no-history", action="store_true", help="judge the run on its own, without the run history")
+    _add_location_option(p, "a drawing of the route")
     _add_csv_options(p)
     p.set_defaults(func=commands.report)
 

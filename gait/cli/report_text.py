@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from gait.analysis.imu_speed import ERROR_RANGE
 from gait.analysis.result import DISCLAIMER, RunAnalysis
-from gait.analysis.summary import SideValues
+from gait.analysis.summary import TERRAIN_FIELDS, SideValues, TerrainSplit
+from gait.analysis.terrain import TERRAINS
 from gait.insights.rules import Severity
 
 
@@ -75,6 +77,7 @@ def _running_lines(result: RunAnalysis) -> list[str]:
             f"{_fmt(r.braking_peak_g, 'g', 2)} over {_fmt(r.braking_duration_ms, 'ms')}"
             f"{_sides(side['braking_dv_mps'], 'm/s', 2)}"
         )
+    lines += _speed_lines(result)
     if r.pelvic_drop_left_deg is not None or r.pelvic_drop_right_deg is not None:
         lines.append(
             f"  Pelvic drop   L stance {_fmt(r.pelvic_drop_left_deg, 'deg', 1)} / R stance "
@@ -97,9 +100,61 @@ def _running_lines(result: RunAnalysis) -> list[str]:
         ]
         if r.pelvic_drop_left_drift_deg is not None and r.pelvic_drop_right_drift_deg is not None:
             parts.append(f"drop L {r.pelvic_drop_left_drift_deg:+.1f} / R {r.pelvic_drop_right_drift_deg:+.1f} deg")
-        lines.append("  Drift         first vs last 20 % of the run: " + ", ".join(parts))
+        within = result.summary.drift_terrains
+        where = f"within like terrain ({', '.join(within)})" if within else "of the run"
+        lines.append(f"  Drift         first vs last 20 % {where}: " + ", ".join(parts))
     elif result.summary.drift_reason:
         lines.append(f"  Drift         n/a ({result.summary.drift_reason})")
+    return lines
+
+
+def _speed_lines(result: RunAnalysis) -> list[str]:
+    """Speed and grade (and where they came from), the hill-adjusted step speed loss, the terrain split."""
+    r, track = result.record, result.terrain
+    lines = []
+    source = track.speed_source if track is not None else ""
+    if r.speed_mps is not None:
+        dist = f", {r.distance_m / 1000:.2f} km" if r.distance_m is not None else ""
+        lines.append(f"  Speed         {_fmt(r.speed_mps, 'm/s', 2)}{dist}{f' ({source})' if source else ''}")
+    elif source:
+        v = result.steps.loc[result.steps["activity"] == "run", "speed_mps"].median()
+        lines.append(f"  Speed         ~{v:.2f} m/s ({source}: {ERROR_RANGE}, not used to match baselines)")
+    if track is not None and track.grade_source:
+        lines.append(f"  Grade         from the {track.grade_source}")
+    if r.step_speed_loss_mps is not None:
+        adjusted = "hill-adjusted" if track is not None and track.grade_source else "no grade: not hill-adjusted"
+        pct = f" ({r.step_speed_loss_pct:.1f} % of speed)" if r.step_speed_loss_pct is not None else ""
+        lines.append(
+            f"  Step speed loss {_fmt(r.step_speed_loss_mps, 'm/s', 2)}{pct} per step, {adjusted}"
+            f"{_sides(result.summary.per_side['step_speed_loss_mps'], 'm/s', 2)}"
+        )
+    if r.by_terrain is not None:
+        lines += _terrain_lines(r.by_terrain)
+    return lines
+
+
+#: what the text report shows per terrain class (TerrainMedians fields) and how
+_TERRAIN_CELLS = (("speed_mps", "speed"), ("cadence_spm", "cadence"), ("contact_time_ms", "contact"),
+                  ("braking_dv_mps", "braking"), ("step_speed_loss_mps", "step speed loss"))  # fmt: skip
+
+
+def _terrain_lines(split: TerrainSplit) -> list[str]:
+    lines = [f"  By terrain    a {split.kind} run (uphill > +2 % grade, downhill < -2 %; medians)"]
+    for name in TERRAINS:
+        part = split.of(name)
+        if not part.steps:
+            continue
+        cells = []
+        for key, label in _TERRAIN_CELLS:
+            info = TERRAIN_FIELDS[key]
+            cells.append(f"{label} {_fmt(getattr(part, key), info.unit.removesuffix(' per step'), info.digits)}")
+        cells.append(
+            f"drop L {_fmt(part.pelvic_drop_left_deg, 'deg', 1)} / R {_fmt(part.pelvic_drop_right_deg, 'deg', 1)}"
+        )
+        lines.append(
+            f"    {name:<9} {(part.distance_m or 0) / 1000:.2f} km ({part.share_pct or 0:.0f} %), grade "
+            f"{_fmt(part.grade_pct, '%', 1)}, {part.steps} steps: " + ", ".join(cells)
+        )
     return lines
 
 

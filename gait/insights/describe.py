@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gait.insights.baseline import BASELINE_METRICS, MIN_RUNS, PACE_TOLERANCE
+from gait.insights.baseline import BASELINE_METRICS, BASIS_WORDS, CONTACT_TIME, MIN_RUNS, SPEED, SPEED_AND_TERRAIN
 from gait.insights.mechanisms import (
     BASELINE_WEIGHT_BASE,
     BASELINE_WEIGHT_MAX,
@@ -52,8 +52,10 @@ def markdown() -> str:
         "",
         "### Baselines",
         "",
-        f"A baseline needs {MIN_RUNS} earlier runs of the same runner at a similar pace (speed, or else contact "
-        f"time, within {PACE_TOLERANCE:.0%}); bands are mean ± 2 SD with the SD floored at:",
+        f"A baseline needs {MIN_RUNS} earlier runs of the same runner like this one: at "
+        f"{BASIS_WORDS[SPEED_AND_TERRAIN]} when both runs have a measured speed and a terrain split, at "
+        f"{BASIS_WORDS[SPEED]} when they have a speed only, else at {BASIS_WORDS[CONTACT_TIME]}. Bands are "
+        "mean ± 2 SD with the SD floored at:",
         "",
     ]
     out += [f"- `{k}`: {v:g}" for k, v in BASELINE_METRICS.items()]

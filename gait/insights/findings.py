@@ -2,9 +2,9 @@
 
 The rules are data in the mechanism map (``gait.insights.mechanisms``: thresholds over ``RunRecord`` fields);
 this module applies them, one small function per kind of rule. Each compares the run with the runner's own
-baseline (earlier runs at a similar pace) and, where research gives one, with population context. No finding
-without data behind it: when the data cannot support a rule (no gyroscope, too few confident steps, no baseline
-yet) a "not enough data" finding says so instead.
+baseline (earlier runs like this one: by speed and terrain, else contact time) and, where research gives one,
+with population context. No finding without data behind it: when the data cannot support a rule (no gyroscope,
+too few confident steps, no baseline yet) a "not enough data" finding says so instead.
 """
 
 from __future__ import annotations
@@ -158,6 +158,8 @@ def _above_usual(
         side=side,
         Side=side.capitalize(),
     )
+    if run.baseline is not None and run.baseline.compared:
+        evidence = f"{evidence} {run.baseline.compared}"  # which runs "usual" means: by speed and terrain, or not
     severity = Severity.ACT if act else rule.severity
     title = rule.title.format(side=side)
     return _finding(m, rule.id.format(side=side), evidence, m.actions[0], severity, rule.confidence * run.weight, title)
@@ -244,8 +246,9 @@ def _baseline_pending(similar_runs: int | None) -> Finding:
         action = "Analyse with the run store (the default for 'gait analyze') to build a personal baseline."
     else:
         evidence = (
-            f"{similar_runs} of {MIN_RUNS} earlier runs at a similar pace are stored; comparisons with "
-            f"your own usual (pelvic drop, braking, impact, asymmetry) start once there are {MIN_RUNS}."
+            f"{similar_runs} of {MIN_RUNS} earlier runs like this one (a similar speed and terrain, or contact time) "
+            f"are stored; comparisons with your own usual (pelvic drop, braking, impact, asymmetry) start once "
+            f"there are {MIN_RUNS}."
         )
         action = "Keep recording your runs with the sensor worn the same way."
     m = BY_ID["gluteus_medius_pelvic_drop"]

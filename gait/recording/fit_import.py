@@ -9,6 +9,9 @@ only picks what gait needs:
   (m), ``enhanced_speed``/``speed`` (m/s), ``vertical_oscillation`` (mm), ``stance_time`` (ground contact, ms),
   ``stance_time_balance`` (%, 50 = even; Garmin shows it as the left foot's share), ``step_length`` (mm), the
   native ``power`` (W) and the developer fields a Stryd pod adds, ``Power`` and ``Form Power`` (W).
+* the same records' ``position_lat``/``position_long`` (semicircles), ``enhanced_altitude``/``altitude`` (m; on
+  most running watches from the barometer) with the speed and distance, as a ``watch_location`` stream (the
+  run's speed and grade, ``gait.analysis.terrain``).
 * ``session`` messages (one per leg of a multisport activity): ``sport``/``sub_sport`` and the leg's time span.
   Running (road, trail, treadmill, track, ...) and walking sessions are read; in a multisport file only the
   running legs. A file with neither is refused naming its sport: a cyclist's cadence is pedal revolutions, not
@@ -31,6 +34,7 @@ import numpy as np
 
 from gait.errors import RecordingError
 from gait.recording.limits import MAX_FIT_BYTES, open_regular, read_bytes
+from gait.recording.location_import import location_data, with_streams
 from gait.recording.meta import DeviceInfo, RecordingMeta, StreamInfo
 from gait.recording.model import ImuData, Recording, StreamData
 
@@ -53,8 +57,11 @@ RUNNING, WALKING = "running", "walking"
 #: record fields read by name (fitdecode applies the profile's scale: values arrive in the units named above)
 _RECORD_FIELDS = frozenset({
     "timestamp", "cadence", "fractional_cadence", "distance", "speed", "enhanced_speed", "vertical_oscillation",
-    "stance_time", "stance_time_balance", "step_length", "power",
+    "stance_time", "stance_time_balance", "step_length", "power", "position_lat", "position_long", "altitude",
+    "enhanced_altitude",
 })  # fmt: skip
+SEMICIRCLE_DEG = 180.0 / 2**31  # FIT positions are in semicircles
+LOCATION_STREAM = "watch_location"
 #: developer fields by their declared name (lower case) -> key; a Stryd pod declares these
 _DEV_FIELDS = {"power": "dev_power", "form power": "form_power"}
 
@@ -236,6 +243,24 @@ def watch_stream(records: list[dict[str, float]], t0_unix: float) -> StreamData:
     return StreamData(t[order], values[order], WATCH_CHANNELS)
 
 
+def location_stream(records: list[dict[str, float]], t0_unix: float) -> StreamData | None:
+    """Records -> the ``watch_location`` stream (None when the file has neither positions nor altitude)."""
+
+    def col(name: str) -> np.ndarray:
+        return np.array([r.get(name, np.nan) for r in records], float)
+
+    def first(a: str, b: str) -> np.ndarray:
+        x = col(a)
+        return np.where(np.isfinite(x), x, col(b))
+
+    lat, lon = col("position_lat") * SEMICIRCLE_DEG, col("position_long") * SEMICIRCLE_DEG
+    alt = first("enhanced_altitude", "altitude")
+    if not (np.isfinite(lat).any() or np.isfinite(alt).any()):
+        return None
+    t = col("timestamp") + FIT_EPOCH_S - t0_unix
+    return location_data(t, lat, lon, alt, first("enhanced_speed", "speed"), distance=col("distance"))
+
+
 def read_fit(path: Path | str) -> Recording:
     """A FIT activity as a recording holding only the watch's running dynamics (no raw IMU samples)."""
     path = Path(path)
@@ -269,7 +294,9 @@ def read_fit(path: Path | str) -> Recording:
         source_detail=f"{path.name}: {len(records)} records, {note}{chained} (running dynamics only, no raw IMU "
         "samples)",
     )
-    return Recording(meta=meta, imu=empty, path=path, extra={WATCH_STREAM: watch})
+    rec = Recording(meta=meta, imu=empty, path=path, extra={WATCH_STREAM: watch})
+    located = location_stream(records, t0)
+    return with_streams(rec, {LOCATION_STREAM: located}, "watch (FIT)") if located is not None else rec
 
 
 def watch_info(n: int, activity: str = RUNNING) -> StreamInfo:
@@ -291,8 +318,15 @@ def attach_watch(recording: Recording, fit: Recording) -> Recording:
     if not overlap.any():
         raise RecordingError(f"{fit.path}: the FIT file does not overlap the recording {recording.name} in time")
     activity = fit.meta.stream(WATCH_STREAM).activity or RUNNING
-    streams = tuple(s for s in recording.meta.streams if s.name != WATCH_STREAM) + (watch_info(len(w.t), activity),)
+    dropped = (WATCH_STREAM, LOCATION_STREAM)
+    streams = tuple(s for s in recording.meta.streams if s.name not in dropped) + (watch_info(len(w.t), activity),)
     meta = recording.meta.replace(
         streams=streams, notes=(recording.meta.notes + f" Watch data from {fit.path}.").strip()
     )
-    return Recording(meta=meta, imu=recording.imu, path=None, extra={**recording.extra, WATCH_STREAM: shifted})
+    extra = {k: v for k, v in recording.extra.items() if k not in dropped} | {WATCH_STREAM: shifted}
+    out = Recording(meta=meta, imu=recording.imu, path=None, extra=extra)
+    loc = fit.extra.get(LOCATION_STREAM)
+    if loc is None:
+        return out
+    return with_streams(out, {LOCATION_STREAM: StreamData(loc.t + (t_fit - t_rec), loc.values, loc.channels)},
+                        "watch (FIT)")  # fmt: skip

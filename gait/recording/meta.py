@@ -37,6 +37,25 @@ _UNITS = {"speed_mps": "m/s", "cadence_spm": "1/min", "stride_length_m": "m", "d
 #: a watch's running dynamics (FIT import, stream "watch")
 _UNITS.update(vertical_oscillation_cm="cm", contact_time_ms="ms", contact_balance_pct="%", step_length_m="m")
 _UNITS.update(power_w="W", form_power_w="W")  # running power (a Stryd pod or the watch)
+
+#: Channels of a ``location`` stream (a phone's or watch's position fixes, about one a second); NaN where the
+#: source has none. Speed is the source's own (Doppler) ground speed; accuracies are the source's one-sigma radii.
+LOCATION_CHANNELS: tuple[str, ...] = (
+    "t_s",
+    "latitude_deg",
+    "longitude_deg",
+    "altitude_m",
+    "speed_mps",
+    "distance_m",
+    "horizontal_accuracy_m",
+    "vertical_accuracy_m",
+    "speed_accuracy_mps",
+)
+#: Channels of a ``baro`` stream (a barometer): pressure, and the altitude change since the start the source
+#: derived from it itself (NaN when it gives none; gait derives its own from the pressure).
+BARO_CHANNELS: tuple[str, ...] = ("t_s", "pressure_hpa", "altitude_m")
+_UNITS.update(latitude_deg="deg", longitude_deg="deg", altitude_m="m", horizontal_accuracy_m="m")
+_UNITS.update(vertical_accuracy_m="m", speed_accuracy_mps="m/s", pressure_hpa="hPa")
 #: channel names older versions wrote, read under today's name (``_ms`` once also meant metres per second)
 RENAMED_CHANNELS = {"speed_ms": "speed_mps"}
 
@@ -100,6 +119,18 @@ class StreamInfo:
     #: the vertical itself and reports only what does not need gravity measured (gait/analysis/gravity.py)
     gravity_removed: bool = False
     activity: str = ""  # what the source file declared (a FIT file's sport: running or walking)
+
+
+def location_info(name: str = "location", n: int = 0, rate_hz: float = 1.0, device: str = "") -> StreamInfo:
+    """A ``location`` stream's description (position fixes; see ``LOCATION_CHANNELS``)."""
+    return StreamInfo(name=name, kind="location", file=f"{name}.arrow", rate_hz=rate_hz, channels=LOCATION_CHANNELS,
+                      frame="", clock="file", has_gyro=False, n_samples=n, device=device)  # fmt: skip
+
+
+def baro_info(name: str = "baro", n: int = 0, rate_hz: float = 1.0, device: str = "") -> StreamInfo:
+    """A ``baro`` stream's description (barometer; see ``BARO_CHANNELS``)."""
+    return StreamInfo(name=name, kind="baro", file=f"{name}.arrow", rate_hz=rate_hz, channels=BARO_CHANNELS,
+                      frame="", clock="file", has_gyro=False, n_samples=n, device=device)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,15 @@ import pandas as pd
 from gait.errors import RecordingError
 from gait.recording.csv_import import MIN_RATE_HZ, check_samples
 from gait.recording.limits import MAX_CSV_BYTES, MAX_HEADER_BYTES, BoundedZip, check_csv, open_regular, read_bytes
+from gait.recording.location_import import (
+    phyphox_baro,
+    phyphox_location,
+    sensorlogger_baro,
+    sensorlogger_location,
+    with_streams,
+)
 from gait.recording.meta import DeviceInfo, RecordingMeta, StreamInfo
-from gait.recording.model import ImuData, Recording
+from gait.recording.model import ImuData, Recording, StreamData
 
 PLATFORMS = ("android", "ios")
 MAX_GAP_S = 0.5  # longer stretches without accelerometer samples are gaps: nothing is interpolated across them
@@ -251,7 +258,27 @@ def read_sensorlogger(path: Path | str, *, placement: str = "waist_belt", platfo
     )
     detail = f"Sensor Logger export {path.name} ({platform} convention{', linear acceleration' if linear else ''})"
     rec = _phone_recording(path, t, force, gyr_v, device, placement, detail, start_utc=start[:19] + "Z", linear=linear)
-    return dataclasses.replace(rec, notes=tuple(notes))
+    terrain = _sensorlogger_terrain(files, float(t[0]), notes)
+    return dataclasses.replace(with_streams(rec, terrain, device.name), notes=tuple(notes))
+
+
+def _sensorlogger_terrain(files: _Files, t0: float, notes: list[str]) -> dict[str, StreamData]:
+    """Location.csv and Barometer.csv as the ``location`` and ``baro`` streams; a damaged one costs only itself
+    (a note), never the IMU import."""
+    terrain: dict[str, StreamData] = {}
+    for name, stream, read in (("Location.csv", "location", sensorlogger_location),
+                               ("Barometer.csv", "baro", sensorlogger_baro)):  # fmt: skip
+        try:
+            df = files.frame(name)
+        except RecordingError as exc:
+            notes.append(f"{str(exc).split(': ', 1)[-1]}: left out")
+            continue
+        data = read(df, t0) if df is not None else None
+        if data is not None:
+            terrain[stream] = data
+        elif df is not None:
+            notes.append(f"{name} holds no usable readings: left out")
+    return terrain
 
 
 def _sensorlogger_metadata(path: Path, files: _Files, platform: str | None) -> tuple[dict[str, str], str]:
@@ -383,11 +410,13 @@ def read_phyphox(path: Path | str, *, placement: str = "waist_belt", platform: s
     path = Path(path)
     found: dict[str, Series] = {}
     columns: list[str] = []
+    others: list[pd.DataFrame] = []  # sheets that may hold location or pressure
     for name, raw in _phyphox_sheets(path):
         try:
             df = _phyphox_frame(path, raw)
         except UnicodeDecodeError:
             raise RecordingError(f"{path}: {name} is not UTF-8 text") from None
+        others.append(df)
         columns += [c for c in (" ".join(str(c).split()) for c in df.columns) if c not in columns]  # one line
         for kind, names in (("acc", _PHYPHOX_ACC), ("linear", _PHYPHOX_LINEAR), ("gyr", _PHYPHOX_GYR)):
             cols = _phyphox_columns(df, names)
@@ -419,4 +448,15 @@ def read_phyphox(path: Path | str, *, placement: str = "waist_belt", platform: s
     check_samples(path, t, force, gyr_v, gravity=not linear)
     detail = f"phyphox export {path.name}{' (linear acceleration)' if linear else ''}"
     rec = _phone_recording(path, t, force, gyr_v, DeviceInfo(name="phyphox"), placement, detail, linear=linear)
-    return dataclasses.replace(rec, notes=tuple(notes))
+    return dataclasses.replace(with_streams(rec, _phyphox_terrain(others, float(t[0])), "phyphox"), notes=tuple(notes))
+
+
+def _phyphox_terrain(sheets: list[pd.DataFrame], t0: float) -> dict[str, StreamData]:
+    """The first sheet holding location, and the first holding pressure, as the ``location``/``baro`` streams."""
+    terrain: dict[str, StreamData] = {}
+    for df in sheets:
+        for stream, read in (("location", phyphox_location), ("baro", phyphox_baro)):
+            data = read(df, t0) if stream not in terrain else None
+            if data is not None:
+                terrain[stream] = data
+    return terrain

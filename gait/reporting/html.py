@@ -1,7 +1,8 @@
 """``gait report``: one self-contained HTML file for a runner to send to a physiotherapist.
 
 Everything is inline (CSS, SVG charts); there are no scripts, fonts or links to fetch, so it opens offline and
-prints cleanly. Text is escaped; numbers come from the analysis and its findings.
+prints cleanly. Text is escaped; numbers come from the analysis and its findings. Location is private: the
+report holds no coordinates, and no drawing of the route, unless ``with_location``.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ from html import escape
 from typing import Any
 
 from gait import __version__
+from gait.analysis.imu_speed import ERROR_RANGE
 from gait.analysis.result import DISCLAIMER, RunAnalysis
-from gait.analysis.summary import RunRecord
+from gait.analysis.summary import CARD_FIELDS, TERRAIN_FIELDS, RunRecord
+from gait.analysis.terrain import IMU_SOURCE, TERRAINS, route_xy
 from gait.insights.mechanisms import BY_ID, NOT_A_DIAGNOSIS, RED_FLAGS
 from gait.insights.rules import Severity
-from gait.reporting.svg import LEFT, NEUTRAL, RIGHT, Series, bars, binned_median, chart
+from gait.palette import TERRAIN_COLOUR
+from gait.reporting.svg import LEFT, NEUTRAL, RIGHT, Series, bars, binned_median, chart, route
 
 TREND_BIN_S = 30.0
+ROUTE_STEPS = 31  # the route is coloured by the median of this many steps (~10 s)
 
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1b1b1b;max-width:760px;margin:24px auto;
@@ -35,29 +40,19 @@ margin-right:6px}.src{font-size:.85em;color:#444}.chart{width:100%;height:auto;m
 .chart .grid{stroke:#e6e6e6}.chart .tick{font-size:11px;fill:#444}.chart .lab{font-size:12px;fill:#222}
 .chart .ct{font-size:13px;font-weight:600;fill:#222}table{border-collapse:collapse;font-size:.9em}
 td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:left}.nodata{color:#777}.small{font-size:.85em;color:#555}
-@media print{.finding,.card,svg{break-inside:avoid}}
+.chart.route{max-width:460px}@media print{.finding,.card,svg{break-inside:avoid}}
 """ + "".join(f".finding.{s.value}{{border-color:{s.colour}}}" for s in Severity)
 
 
 def _fmt(x: float | None, digits: int = 1, unit: str = "") -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
+    x = round(x, digits) + 0  # never "-0.0"
     return f"{x:.{digits}f}{' ' + unit if unit else ''}"
 
 
 def _card(label: str, value: str, note: str = "") -> str:
     return f'<div class="card"><span>{escape(label)}</span><b>{escape(value)}</b><span>{escape(note)}</span></div>'
-
-
-#: run-record fields shown as cards, each beside the runner's usual value (label, unit, decimals from the record)
-CARD_FIELDS = (
-    "cadence_spm",
-    "contact_time_ms",
-    "flight_time_ms",
-    "vertical_oscillation_cm",
-    "impact_g",
-    "braking_dv_mps",
-)
 
 
 def _summary_cards(result: RunAnalysis) -> str:
@@ -72,6 +67,7 @@ def _summary_cards(result: RunAnalysis) -> str:
     left, right = "pelvic_drop_left_deg", "pelvic_drop_right_deg"
     cards = [
         _card("Running time", f"{(r.running_s or 0) / 60:.1f} min", f"{r.steps_used} steps used"),
+        *([field_card("speed_mps")] if r.speed_mps is not None else []),
         *(field_card(key) for key in CARD_FIELDS),
         _card(
             "Pelvic drop L / R stance",
@@ -124,6 +120,50 @@ def _charts(result: RunAnalysis) -> str:
             bx, by = binned_median(ts, v, TREND_BIN_S / 60)
             series.append(Series(name, bx, by, color))
         out.append(chart(series, title, "minutes", unit))
+    return "".join(out)
+
+
+def _terrain(result: RunAnalysis, with_location: bool) -> str:
+    """Speed and grade over the run (measured ones: the IMU-only estimate is only named), the medians by terrain,
+    and (only ``with_location``) the route."""
+    track, st = result.terrain, result.steps
+    if not len(st):
+        return '<p class="small">No steps.</p>'
+    run = st[(st["activity"] == "run") & ~st["low_confidence"]]
+    measured = track is not None and track.has_speed and IMU_SOURCE not in track.speed_source
+    if track is None or not (measured or track.has_grade):
+        guess = run["speed_mps"].median() if "speed_mps" in run else float("nan")
+        about = f": from the sensor alone about {guess:.1f} m/s ({ERROR_RANGE})" if math.isfinite(guess) else ""
+        return f'<p class="small">No GPS, barometer, watch or foot pod, so no measured speed or grade{about}.</p>'
+    t_min = run["ic_s"].to_numpy() / 60.0
+    grade_from = f"; grade from the {escape(track.grade_source)}" if track.grade_source else "; no grade source"
+    out = [f'<p class="small">Speed from {escape(track.speed_source or "nothing")}{grade_from}. '
+           f"{escape(' '.join(n[:1].upper() + n[1:] + '.' for n in track.notes))}</p>"]  # fmt: skip
+    charts = (("speed_mps", "Speed per step", "m/s", measured), ("grade_pct", "Grade per step", "%", track.has_grade))
+    for col, title, unit, shown in charts:
+        if not shown:
+            continue
+        v = run[col].to_numpy(dtype=float)
+        x, y = binned_median(t_min, v, TREND_BIN_S / 60)
+        out.append(chart([Series("per step", t_min, v, NEUTRAL, "points"), Series("30-s median", x, y, NEUTRAL)],
+                         title, "minutes", unit))  # fmt: skip
+    split = result.record.by_terrain
+    if split is not None:
+        head = "".join(f'<th style="color:{TERRAIN_COLOUR[t]}">{t}</th>' for t in TERRAINS)
+        rows = []
+        for key, info in TERRAIN_FIELDS.items():
+            cells = "".join(f"<td>{_fmt(getattr(split.of(t), key), info.digits, info.unit)}</td>" for t in TERRAINS)
+            rows.append(f"<tr><td>{escape(info.label)}</td>{cells}</tr>")
+        out.append(f'<p class="small">A {split.kind} run. Medians of the confident running steps on each terrain '
+                   "(uphill above +2 % grade, downhill below -2 %); step speed loss is hill-adjusted.</p>"
+                   f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>")  # fmt: skip
+    if with_location and track.latitude_deg is not None and track.longitude_deg is not None:
+        ic = run["ic_s"].to_numpy()
+        east, north = route_xy(track.t_s, track.latitude_deg, track.longitude_deg, ic)
+        contact = run["contact_time_ms"].rolling(ROUTE_STEPS, center=True, min_periods=3).median().to_numpy(float)
+        out.append(f'<p class="small">The route (north up, no map), coloured by contact time: the median of '
+                   f"{ROUTE_STEPS} steps around each, in five bands of equal size.</p>")  # fmt: skip
+        out.append(route(east, north, contact, "Route by contact time", "ms"))
     return "".join(out)
 
 
@@ -180,8 +220,9 @@ def _findings(result: RunAnalysis) -> str:
     return "".join(parts)
 
 
-def render_report(result: RunAnalysis) -> str:
-    """The whole report as one HTML string (``result`` must come from ``gait.analyze``, with findings)."""
+def render_report(result: RunAnalysis, with_location: bool = False) -> str:
+    """The whole report as one HTML string (``result`` must come from ``gait.analyze``, with findings); the route
+    is drawn only ``with_location``."""
     rec, r, q = result.recording, result.record, result.quality
     ctx = result.context or {}
     meta = rec.meta
@@ -210,6 +251,7 @@ def render_report(result: RunAnalysis) -> str:
 <h2>Findings</h2>{_findings(result)}
 <div class="flags"><b>See a doctor or physiotherapist, whatever these numbers say, if you have:</b><ul>{red}</ul></div>
 <h2>Through the run</h2>{_charts(result)}
+<h2>Speed, grade and terrain</h2>{_terrain(result, with_location)}
 <h2>Weekly load</h2>{_weekly(ctx)}
 <h2>Data quality</h2><p class="small">{q.sample_rate_hz:.0f} Hz,
 {"accelerometer and gyroscope" if q.has_gyroscope else "accelerometer only"}; sensor mounting found:

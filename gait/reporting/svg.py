@@ -15,7 +15,7 @@ from html import escape
 import numpy as np
 
 from gait.palette import BOTH as NEUTRAL
-from gait.palette import LEFT, RIGHT
+from gait.palette import LEFT, RIGHT, SEQUENTIAL
 
 MAX_POINTS = 1200
 
@@ -173,4 +173,42 @@ def bars(
         f'<text x="12" y="{top + ph / 2}" text-anchor="middle" class="lab" '
         f'transform="rotate(-90 12 {top + ph / 2})">{escape(y_label)}</text></svg>'
     )
+    return "".join(out)
+
+
+def route(east_m: np.ndarray, north_m: np.ndarray, values: np.ndarray, title: str, unit: str, digits: int = 0,
+          size: int = 460) -> str:  # fmt: skip
+    """The route as a plain line (east/north in metres, north up, equal scales; no map), each stretch coloured by
+    ``values`` in five equal-count bands, with a legend of the bands' ranges."""
+    ok = np.isfinite(east_m) & np.isfinite(north_m)
+    if ok.sum() < 2:
+        return f'<p class="nodata">{escape(title)}: no positions</p>'
+    x, y, v = east_m[ok], north_m[ok], values[ok]
+    span = max(float(np.ptp(x)), float(np.ptp(y)), 1.0)
+    pad, top = 12, 30
+    k = (size - 2 * pad) / span
+    px, py = pad + (x - x.min()) * k, top + (y.max() - y) * k
+    height = int(top + np.ptp(y) * k + pad + 24)
+    known = v[np.isfinite(v)]
+    edges = np.percentile(known, np.linspace(0, 100, len(SEQUENTIAL) + 1)) if len(known) else np.zeros(0)
+    band = np.clip(np.searchsorted(edges[1:-1], v), 0, len(SEQUENTIAL) - 1) if len(edges) else np.zeros(len(v), int)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {height}" role="img" '
+        f'aria-label="{escape(title)}" class="chart route"><title>{escape(title)}</title>',
+        f'<text x="{pad}" y="16" class="ct">{escape(title)}</text>',
+    ]
+    colours = np.where(np.isfinite(v), band, -1)
+    cuts = np.flatnonzero(np.diff(colours)) + 1  # one polyline per run of one colour (joined to the next point)
+    for a, b in itertools.pairwise(np.concatenate(([0], cuts, [len(v)]))):
+        stop = min(b + 1, len(v))
+        colour = SEQUENTIAL[colours[a]] if colours[a] >= 0 else "#bbbbbb"
+        pts = " ".join(f"{p:.1f},{q:.1f}" for p, q in zip(px[a:stop], py[a:stop], strict=True))
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="3"/>')
+    lx = pad
+    for i, colour in enumerate(SEQUENTIAL[: max(len(edges) - 1, 0)]):
+        label = f"{edges[i]:.{digits}f}-{edges[i + 1]:.{digits}f}"
+        out.append(f'<rect x="{lx}" y="{height - 16}" width="10" height="10" fill="{colour}"/>'
+                   f'<text x="{lx + 13}" y="{height - 7}" class="tick">{escape(label)}</text>')  # fmt: skip
+        lx += 13 + 7 * len(label) + 10
+    out.append(f'<text x="{size - pad}" y="{height - 7}" text-anchor="end" class="tick">{escape(unit)}</text></svg>')
     return "".join(out)

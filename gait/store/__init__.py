@@ -11,7 +11,6 @@ it is listed and compared with, and runs are not saved to it (said once).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
@@ -30,7 +29,7 @@ from gait.insights.rules import Severity
 
 log = logging.getLogger("gait.store")
 SCHEMA_VERSION = 3
-#: one REAL column per field of the run record
+#: one REAL column per column of the run record (its fields, then the terrain split flattened)
 VALUE_COLUMNS = RunRecord.names()
 #: columns older versions wrote, renamed in place when such a store is opened: version 1 also meant m/s by
 #: ``_ms``; versions 1 and 2 kept short names for some fields
@@ -171,7 +170,7 @@ class RunStore:
             "n_findings": sum(
                 1 for f in findings if f.get("severity") in (Severity.ACT, Severity.WATCH, Severity.INFO)
             ),
-            **dataclasses.asdict(record),
+            **record.row(),
             "analysis_json": json.dumps(analysis) if analysis else None,
             "findings_json": json.dumps(list(findings)),
         }

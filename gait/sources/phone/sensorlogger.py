@@ -14,6 +14,9 @@ checked completely before anything from it is used, so a bad one never touches t
 * otherwise 200, and only once the message's samples are in the recording's crash-safe log (written and
   fsync'ed before the answer; a repeated ``messageId`` of the same session is acknowledged and ignored).
 
+``location`` and ``barometer`` readings become the recording's ``location`` and ``baro`` streams on the same
+clock (gait.sources.phone.location); a field that is there must be a finite number within float32.
+
 Platform: the app's accelerometer is user acceleration (gravity removed) plus a separate ``gravity`` sensor,
 negated on iOS (see gait.recording.phone_import). With ``platform="auto"`` Android is recognised by what only
 Android sends (``totalacceleration``, an ``accuracy`` field); otherwise the iOS convention is assumed.
@@ -40,6 +43,7 @@ from gait.recording.limits import MAX_JSON_DEPTH, json_depth
 from gait.recording.meta import DeviceInfo
 from gait.sources.blocks import SampleBlock, SourceEvent
 from gait.sources.phone.common import PhoneImu
+from gait.sources.phone.location import BARO_FIELDS, LOCATION_FIELDS, PhoneTerrain
 from gait.sources.recorder import Emit
 from gait.sources.web import refusal
 
@@ -53,6 +57,8 @@ LINGER_S = 2.0  # after a 413: how long the refused body is read and dropped, so
 F32_MAX = float(np.finfo(np.float32).max)
 HOLD_S = 1.0  # the longest a sample of an acknowledged message may wait for its gyroscope/gravity readings
 XYZ = {"accelerometer": "acc", "totalacceleration": "acc_total", "gyroscope": "gyr", "gravity": "grav"}
+#: readings kept as the recording's location and barometer streams: reading name -> (stream, fields)
+TERRAIN = {"location": ("location", LOCATION_FIELDS), "barometer": ("baro", BARO_FIELDS)}
 
 
 def is_loopback(host: str) -> bool:
@@ -75,23 +81,34 @@ class PushMessage:
     device_id: str
     readings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # kind -> (t_ns, xyz)
     android: bool = False  # carried something only Android sends
+    #: "location" -> (t_ns, n x LOCATION_FIELDS), "baro" -> (t_ns, n x BARO_FIELDS); NaN where a field is absent
+    terrain: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def parse_push(body: bytes) -> PushMessage:
     """Check and decode one Sensor Logger push message (raises PayloadError with a one-line reason)."""
     msg, payload = _envelope(body)
     rows: dict[str, list[tuple[float, float, float, float]]] = {}
+    terrain_rows: dict[str, list[list[float]]] = {}
     for i, item in enumerate(payload):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise PayloadError(f"reading {i}: expected an object with a 'name'")
         if "accuracy" in item:
             msg.android = True
-        kind = XYZ.get(item["name"].lower())
-        if kind is not None:  # else a sensor gait does not use (location, barometer, ...)
+        name = item["name"].lower()
+        if name in TERRAIN:
+            stream, fields = TERRAIN[name]
+            row = _fields(i, item, fields)
+            if not all(math.isnan(x) for x in row[1:]):  # a reading without any field gait reads is skipped
+                terrain_rows.setdefault(stream, []).append(row)
+        elif (kind := XYZ.get(name)) is not None:  # else a sensor gait does not use (magnetometer, ...)
             rows.setdefault(kind, []).append(_reading(i, item))
     for kind, r in rows.items():
         a = np.array(r, float)
         msg.readings[kind] = (a[:, 0], a[:, 1:])
+    for stream, r in terrain_rows.items():
+        a = np.array(r, float)
+        msg.terrain[stream] = (a[:, 0], a[:, 1:])
     if "acc_total" in msg.readings:
         msg.android = True
     return msg
@@ -132,6 +149,24 @@ def _reading(i: int, item: dict) -> tuple[float, float, float, float]:
     return float(t), x, y, z
 
 
+def _fields(i: int, item: dict, fields: tuple[str, ...]) -> list[float]:
+    """[time, field values...] of a location or barometer reading; an absent field is NaN, a present one must be a
+    finite number (a phone's -1 for "invalid" is kept here and becomes NaN on the way into the recording)."""
+    t, v = item.get("time"), item.get("values")
+    if not isinstance(t, int | float) or isinstance(t, bool) or not isinstance(v, dict):
+        raise PayloadError(f"reading {i} ({item['name']}): needs a numeric 'time' (ns) and 'values'")
+    out = [float(t)]
+    for f in fields:
+        x = v.get(f)
+        if x is None:
+            out.append(math.nan)
+            continue
+        if not isinstance(x, int | float) or isinstance(x, bool) or not math.isfinite(x) or abs(x) > F32_MAX:
+            raise PayloadError(f"reading {i} ({item['name']}): '{f}' is not a finite number")
+        out.append(float(x))
+    return out
+
+
 def lan_address() -> str:
     """This machine's address on the local network (the one a phone on the same Wi-Fi can reach)."""
     with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -165,6 +200,7 @@ class SensorLoggerSource:
         self.platform = platform
         self.max_bytes = max_bytes
         self.imu = PhoneImu(stream, DeviceInfo(name="Sensor Logger"), placement, has_gravity=False, hold_s=hold_s)
+        self.terrain = PhoneTerrain(self.imu)
         self.listening = asyncio.Event()
         self.counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
         self.rejections: list[str] = []
@@ -215,6 +251,8 @@ class SensorLoggerSource:
             with contextlib.suppress(RecordingError):
                 for item in self.imu.release(final=True):
                     self._out(item)
+            for item in self.terrain.release():
+                self._out(item)
 
     # -- HTTP ------------------------------------------------------------------------------------------------------
 
@@ -291,6 +329,12 @@ class SensorLoggerSource:
         if emit is not None:
             emit(item)
 
+    def _phone_s(self, t_ns: np.ndarray) -> np.ndarray:
+        """Phone epoch ns -> phone seconds since the session's first reading."""
+        if self._base_ns is None:
+            self._base_ns = float(np.min(t_ns))
+        return (t_ns - self._base_ns) * 1e-9
+
     def _feed(self, msg: PushMessage) -> None:
         host_t = time.monotonic() - self._clock0
         self._android |= msg.android
@@ -300,20 +344,20 @@ class SensorLoggerSource:
             self._total = True  # Android with gravity included: use it, ignore the gravity-free series
             self.imu.has_gravity = True
         for kind, (t_ns, v) in msg.readings.items():
-            if self._base_ns is None:
-                self._base_ns = float(np.min(t_ns))
-            t = (t_ns - self._base_ns) * 1e-9
+            t = self._phone_s(t_ns)
             if kind == "acc_total" or (kind == "acc" and not self._total):
                 self.imu.add("acc", t, v, host_t)
             elif kind in ("gyr", "grav"):
                 self.imu.add(kind, t, v, host_t)
+        for stream, (t_ns, v) in msg.terrain.items():
+            self.terrain.add(stream, self._phone_s(t_ns), v)
         if not self.imu.connected:
             self.imu.platform = self.platform if self.platform != "auto" else ("android" if self._android else "ios")
         try:
             items = self.imu.release()
         except RecordingError as exc:  # e.g. gravity removed and no gravity sensor: the user must change a setting
             items = [SourceEvent(self.stream, "error", str(exc))]
-        for item in items:
+        for item in items + self.terrain.release():
             self._out(item)
 
 
