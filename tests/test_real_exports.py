@@ -399,6 +399,23 @@ def test_a_slow_gyroscope_is_left_out_and_said(sim, tmp_path: Path) -> None:
     assert any("Gyroscope.csv was recorded at 1 Hz, too slowly to use" in n for n in rec.notes)
 
 
+@pytest.mark.parametrize("share", [0.3, 0.8])
+def test_a_gyroscope_that_stops_early(sim, tmp_path: Path, share: float) -> None:
+    """The app stopped the gyroscope early: under half of the run, the gyroscope is left out and the accelerometer
+    kept whole; over half, the run is cut to the gyroscope's span. Either way the note says what was left out."""
+    files = sensorlogger_files(sim, "android")
+    head, *rows = files["Gyroscope.csv"].splitlines()
+    files["Gyroscope.csv"] = "\n".join([head, *rows[: int(share * len(rows))]]) + "\n"
+    rec = read_sensorlogger(write_sensorlogger(sim, "android", tmp_path / "stop.zip", as_zip=True, files=files))
+    whole = read_sensorlogger(write_sensorlogger(sim, "android", tmp_path / "all.zip", as_zip=True))
+    if share < 0.5:
+        assert not rec.imu.has_gyro and abs(rec.imu.n - whole.imu.n) <= 2
+        assert any("the gyroscope covers only" in n and "accelerometer kept whole" in n for n in rec.notes)
+    else:
+        assert rec.imu.has_gyro and abs(rec.imu.n - share * whole.imu.n) < 0.01 * whole.imu.n
+        assert any("outside the gyroscope's left out" in n for n in rec.notes)
+
+
 def test_a_missing_accelerometer_is_named(sim, tmp_path: Path, gait_cli) -> None:
     files = {k: v for k, v in sensorlogger_files(sim, "android").items() if k in ("Gyroscope.csv", "Metadata.csv")}
     path = write_sensorlogger(sim, "android", tmp_path / "noacc.zip", as_zip=True, files=files)

@@ -15,7 +15,6 @@ import numpy as np
 from gait.analysis.result import RunAnalysis
 from gait.analysis.summary import SUMMARY_METRICS, SideValues
 
-PELVIS = ("sacrum", "lower_back", "waist_belt")
 TIMING = frozenset({"cadence_spm", "contact_time_ms", "flight_time_ms"})
 
 #: placement -> (metrics it supports, how to say where the sensor was)

@@ -283,10 +283,3 @@ def sample_rows(w: Array, start: Array, stop: Array, k: int) -> Array:
     p0, p1 = w[rows, np.clip(i1 - 1, 0, m - 1)], w[rows, i1]
     p2, p3 = w[rows, np.clip(i1 + 1, 0, m - 1)], w[rows, np.clip(i1 + 2, 0, m - 1)]
     return p1 + 0.5 * f * (p2 - p0 + f * (2 * p0 - 5 * p1 + 4 * p2 - p3 + f * (3 * (p1 - p2) + p3 - p0)))
-
-
-def crossing_time(t0: Array, y0: Array, t1: Array, y1: Array, level: Array) -> Array:
-    """Linear interpolation of the time where a signal passes ``level`` between two samples."""
-    denom = np.where(y1 != y0, y1 - y0, 1.0)
-    frac = np.clip((level - y0) / denom, 0.0, 1.0)
-    return t0 + frac * (t1 - t0)

@@ -1,7 +1,7 @@
 """Run summary: medians overall and per side, left/right asymmetry, drift over the run; and ``RunRecord``, the
 run in one flat row that everything downstream reads.
 
-Summaries use only confident steps: timing confidence >= ``MIN_CONFIDENCE`` for every metric and, for
+Summaries use only confident steps: timing confidence >= ``StepMetricParams.min_confidence`` for every metric and, for
 per-side values, side confidence >= ``MIN_SIDE_CONFIDENCE``. What was left out is counted, never averaged in.
 
 ``RunRecord`` is the one place a run's numbers are named: the JSON's numbers, the run store's columns, ``gait
@@ -27,7 +27,6 @@ import pandas as pd
 
 from gait.analysis.terrain import TERRAINS
 
-MIN_CONFIDENCE = 0.5
 MIN_SIDE_CONFIDENCE = 0.6
 MIN_DRIFT_RUN_S = 300.0  # drift needs at least 5 minutes of running
 DRIFT_FRACTION = 0.2  # early = first 20 % of running time, late = last 20 %

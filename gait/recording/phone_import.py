@@ -47,6 +47,9 @@ from gait.recording.model import ImuData, Recording, StreamData
 
 PLATFORMS = ("android", "ios")
 MAX_GAP_S = 0.5  # longer stretches without accelerometer samples are gaps: nothing is interpolated across them
+#: a gyroscope that covers less than this share of the accelerometer's samples is left out rather than cutting the
+#: recording down to it (a phone app may stop one sensor early): the longer run of step timing is worth more
+MIN_GYRO_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -119,16 +122,29 @@ def need_rate(where: Path, name: str, s: Series, app: str) -> None:
 
 
 def merge_imu(
-    acc_t: np.ndarray, acc: np.ndarray, gyr: Series | None
+    acc_t: np.ndarray, acc: np.ndarray, gyr: Series | None, notes: list[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Put the gyroscope onto the accelerometer's timestamps; drop samples where either is missing."""
+    """Put the gyroscope onto the accelerometer's timestamps and keep the samples where both are there; a
+    gyroscope covering under ``MIN_GYRO_SHARE`` of the accelerometer is left out instead. What is left out is
+    said in ``notes`` (samples without gravity too) when it adds up to a second or more."""
+    dt = float(np.median(np.diff(acc_t))) if len(acc_t) > 1 else 0.0
+    say = notes.append if notes is not None else (lambda _: None)
     ok = np.isfinite(acc).all(axis=1)
-    gyr_on = None
-    if gyr is not None and gyr.n >= 2:
-        gyr_on = _interp(gyr.sorted_unique(), acc_t)
-        ok &= np.isfinite(gyr_on).all(axis=1)
-        gyr_on = gyr_on[ok]
-    return acc_t[ok], acc[ok], gyr_on
+    if (~ok).sum() * dt >= 1.0:
+        say(f"{(~ok).sum() * dt:.1f} s of accelerometer samples without a gravity value left out")
+    if gyr is None or gyr.n < 2:
+        return acc_t[ok], acc[ok], None
+    gyr_on = _interp(gyr.sorted_unique(), acc_t)
+    both = ok & np.isfinite(gyr_on).all(axis=1)
+    if both.sum() < MIN_GYRO_SHARE * ok.sum():
+        say(
+            f"the gyroscope covers only {both.sum() * dt:.0f} s of the accelerometer's {ok.sum() * dt:.0f} s: left "
+            "out (pelvic angles and braking need it), the accelerometer kept whole"
+        )
+        return acc_t[ok], acc[ok], None
+    if (ok.sum() - both.sum()) * dt >= 1.0:
+        say(f"{(ok.sum() - both.sum()) * dt:.1f} s of accelerometer samples outside the gyroscope's left out")
+    return acc_t[both], acc[both], gyr_on[both]
 
 
 # -- Sensor Logger export (zip or folder of per-sensor CSVs) ------------------------------------------------------
@@ -243,7 +259,7 @@ def read_sensorlogger(path: Path | str, *, placement: str = "waist_belt", platfo
         force = specific_force(acc, gravity, platform, has_gravity=total is not None, linear_ok=True)
     except RecordingError as exc:
         raise RecordingError(f"{path}: {exc}") from None
-    t, force, gyr_v = merge_imu(acc.t, force, gyr)
+    t, force, gyr_v = merge_imu(acc.t, force, gyr, notes)
     if len(t) < 10:
         raise RecordingError(
             f"{path}: only {len(t)} of {acc.n} accelerometer samples overlap the gyroscope"
@@ -442,7 +458,7 @@ def read_phyphox(path: Path | str, *, placement: str = "waist_belt", platform: s
     if linear:
         notes.append("'Acceleration without g' (gravity removed): analysed as linear acceleration, step timing only")
     force = specific_force(acc, None, platform or "android", has_gravity=True)
-    t, force, gyr_v = merge_imu(acc.t, force, gyr)
+    t, force, gyr_v = merge_imu(acc.t, force, gyr, notes)
     if len(t) < 10:
         raise RecordingError(f"{path}: only {len(t)} of {acc.n} accelerometer samples overlap the gyroscope; too short")
     check_samples(path, t, force, gyr_v, gravity=not linear)
