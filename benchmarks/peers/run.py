@@ -307,6 +307,9 @@ def main() -> int:
     p.add_argument("--workdir", default=None, help="keep (and reuse) the simulated inputs here")
     p.add_argument("--json", default=None, help="also write the results as JSON here")
     args = p.parse_args()
+    unknown = sorted(set(args.tools.split(",")) - set(TOOLS))
+    if unknown:
+        p.error(f"unknown tool(s) {', '.join(unknown)}: choose from {', '.join(TOOLS)}")
     if args.child:
         import warnings
 

@@ -127,8 +127,7 @@ def running_contacts(
     up = max(1, int(np.ceil(p.edge_rate_hz / fs)))
     if up > 1:
         raw, fs, n = resample_poly(raw, up, 1), fs * up, n * up
-    x = lowpass(raw, fs, p.edge_cutoff_hz)
-    smooth = lowpass(raw, fs, smooth_fc)
+    x, smooth, xw = (lowpass(raw, fs, fc) for fc in (p.edge_cutoff_hz, smooth_fc, p.width_cutoff_hz))
     distance = max(1, int(p.min_hump_spacing * period * fs))
     peaks, _ = find_peaks(smooth, height=p.min_hump_g, distance=distance, prominence=p.min_prominence_g)
     if len(peaks) < 2:
@@ -139,7 +138,6 @@ def running_contacts(
     top = smooth[peaks]
     ic, base_before = _onsets(x, before, peaks, p.onset_fraction, fs)
     ic = ic + p.onset_offset_s
-    xw = lowpass(raw, fs, p.width_cutoff_hz)
     sharp = _contact_times(x, before, after, peaks, top, fs, p)
     smooth_c = _contact_times(xw, before, after, peaks, top, fs, p)
     # the sharper signal keeps a post-toe-off shoulder apart from the force's fall; where it scatters from
@@ -167,13 +165,12 @@ def _contact_times(
 ) -> Array:
     """Contact time of each hump from its widths at ``p.width_levels`` of its height, each mapped along a half
     sine; the shortest wins (what a sacral sensor adds to a hump, a shoulder or a spike, can only widen it)."""
-    base_before, base_after = x[before], x[after]
-    contact = np.full(len(peaks), np.inf)
-    for level in p.width_levels:
-        rise = _first_crossing(x, before, peaks, base_before + level * (top - base_before), True, fs)
-        fall = _first_crossing(x, peaks, after + 1, base_after + level * (top - base_after), False, fs)
-        c = p.contact_per_half_width * (fall - rise) * (2.0 / 3.0) / (1.0 - 2.0 * np.arcsin(level) / np.pi)
-        contact = np.fmin(contact, c)
+    levels = np.asarray(p.width_levels, float)[None, :]
+    base_before, base_after = x[before][:, None], x[after][:, None]
+    rise = _first_crossing(x, before, peaks, base_before + levels * (top[:, None] - base_before), True, fs)
+    fall = _first_crossing(x, peaks, after + 1, base_after + levels * (top[:, None] - base_after), False, fs)
+    c = p.contact_per_half_width * (fall - rise) * (2.0 / 3.0) / (1.0 - 2.0 * np.arcsin(levels) / np.pi)
+    contact = np.fmin.reduce(np.where(np.isfinite(c), c, np.inf), axis=1)
     return np.where(np.isfinite(contact), contact, np.nan)
 
 
@@ -260,18 +257,23 @@ def _last_crossing(x: Array, start: Array, stop: Array, level: Array, fs: float)
 
 def _first_crossing(x: Array, start: Array, stop: Array, level: Array, rising: bool, fs: float) -> Array:
     """Time (s, interpolated) of the first upward (``rising``) or downward crossing of ``level`` in
-    x[start:stop] per row; NaN where there is none."""
+    x[start:stop] per row; NaN where there is none. ``level`` is one per row, or (rows x k) for k levels at once
+    (the windows are gathered once), which gives rows x k times."""
+    level = np.asarray(level, float)
+    lv = level if level.ndim == 2 else level[:, None]
     span = int(max(2, np.max(stop - start))) + 1
     w, valid = windows(x, start, span)
     valid &= np.arange(span)[None, :] <= (stop - start)[:, None]
-    past = ((w >= level[:, None]) if rising else (w < level[:, None])) & valid
-    past[:, 0] = False  # a crossing needs a sample before it
-    found = past.any(axis=1)
-    i1 = np.clip(start + np.argmax(past, axis=1), 1, len(x) - 1)
+    w = w[:, None, :]
+    past = ((w >= lv[:, :, None]) if rising else (w < lv[:, :, None])) & valid[:, None, :]
+    past[:, :, 0] = False  # a crossing needs a sample before it
+    found = past.any(axis=2)
+    i1 = np.clip(start[:, None] + np.argmax(past, axis=2), 1, len(x) - 1)
     x0, x1 = x[i1 - 1], x[i1]
     with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(x1 != x0, (level - x0) / (x1 - x0), 0.0)
-    return np.where(found, (i1 - 1 + np.clip(frac, 0.0, 1.0)) / fs, np.nan)
+        frac = np.where(x1 != x0, (lv - x0) / (x1 - x0), 0.0)
+    t = np.where(found, (i1 - 1 + np.clip(frac, 0.0, 1.0)) / fs, np.nan)
+    return t if level.ndim == 2 else t[:, 0]
 
 
 def _argmin_between(x: Array, start: Array, stop: Array) -> Array:

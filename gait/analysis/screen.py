@@ -45,8 +45,16 @@ def out_of_range(acc: np.ndarray, gyr: np.ndarray | None) -> np.ndarray:
     return bad
 
 
+def _within(x: np.ndarray, limit: float) -> bool:
+    """Every value a number within +-limit (NaN fails both comparisons); no copy of the samples."""
+    return bool(x.max() <= limit and x.min() >= -limit)
+
+
 def screen_samples(where: str, imu: ImuData) -> Screened:
     """Leave out the samples that are not measurements (module docstring); one-line AnalysisError when most are."""
+    with np.errstate(invalid="ignore"):  # the usual case in one pass: every value a number within range
+        if _within(imu.acc, MAX_ACC_MS2) and (imu.gyr is None or _within(imu.gyr, MAX_GYR_RADS)):
+            return Screened(imu)
     acc_ok = np.isfinite(acc := imu.acc).all(axis=1)
     gyr = imu.gyr
     gyro_dropped = False

@@ -21,9 +21,23 @@ def decimate_for(x: Array, fs: float, target_hz: float) -> tuple[Array, float]:
 
 
 @lru_cache(maxsize=256)
-def _butter(order: int, fc: float, fs: float, btype: str) -> Array:
-    """Second-order sections of a Butterworth filter, designed once per (order, cut-off, rate, type)."""
-    return sps.butter(order, fc, btype=btype, fs=fs, output="sos")  # shared between callers: never modified
+def _butter(order: int, fc: float, fs: float, btype: str) -> tuple[Array, Array]:
+    """Second-order sections of a Butterworth filter and their steady-state initial conditions for a unit step,
+    designed once per (order, cut-off, rate, type): shared between callers, never modified."""
+    sos = sps.butter(order, fc, btype=btype, fs=fs, output="sos")
+    return sos, sps.sosfilt_zi(sos)
+
+
+def _filtfilt(sos: Array, zi: Array, x: Array, axis: int) -> Array:
+    """Forward-backward filtering with odd extension at both ends (scipy's ``sosfiltfilt`` with its default
+    padding), the initial conditions given rather than solved for on every call."""
+    x = np.moveaxis(np.asarray(x, float), axis, 0)
+    pad = 3 * (2 * len(sos) + 1)
+    ext = np.concatenate((2 * x[:1] - x[pad:0:-1], x, 2 * x[-1:] - x[-2 : -pad - 2 : -1]))
+    z = zi.reshape(zi.shape + (1,) * (x.ndim - 1))
+    y, _ = sps.sosfilt(sos, ext, axis=0, zi=z * ext[:1])
+    y, _ = sps.sosfilt(sos, y[::-1], axis=0, zi=z * y[-1:])
+    return np.moveaxis(y[::-1][pad:-pad], 0, axis)
 
 
 def lowpass(x: Array, fs: float, fc: float, order: int = 4, axis: int = 0) -> Array:
@@ -34,11 +48,10 @@ def lowpass(x: Array, fs: float, fc: float, order: int = 4, axis: int = 0) -> Ar
     """
     if fc >= 0.45 * fs:
         return np.asarray(x, float)
-    sos = _butter(order, fc, fs, "lowpass")
-    padlen = 3 * (2 * len(sos) + 1)
-    if x.shape[axis] <= padlen:
+    sos, zi = _butter(order, fc, fs, "lowpass")
+    if x.shape[axis] <= 3 * (2 * len(sos) + 1):
         return np.asarray(x, float)
-    return sps.sosfiltfilt(sos, x, axis=axis)
+    return _filtfilt(sos, zi, x, axis)
 
 
 def lowpass_slow(x: Array, fs: float, fc: float, origin: int = 0) -> Array:
@@ -85,11 +98,10 @@ def in_chunks(
 
 def highpass(x: Array, fs: float, fc: float, order: int = 2, axis: int = 0) -> Array:
     """Zero-phase Butterworth high-pass."""
-    sos = _butter(order, fc, fs, "highpass")
-    padlen = 3 * (2 * len(sos) + 1)
-    if x.shape[axis] <= padlen:
+    sos, zi = _butter(order, fc, fs, "highpass")
+    if x.shape[axis] <= 3 * (2 * len(sos) + 1):
         return np.asarray(x, float) - np.mean(x, axis=axis, keepdims=True)
-    return sps.sosfiltfilt(sos, x, axis=axis)
+    return _filtfilt(sos, zi, x, axis)
 
 
 @dataclass(frozen=True)
@@ -252,9 +264,15 @@ def windows(x: Array, starts: Array, length: int) -> tuple[Array, Array]:
     Returns (values, valid) where ``valid`` marks samples that exist (windows running past the end are padded
     with the last value and marked invalid). Used to compute per-step quantities without a loop per step.
     """
-    idx = np.asarray(starts)[:, None] + np.arange(length)[None, :]
-    valid = (idx >= 0) & (idx < len(x))
-    return x[np.clip(idx, 0, len(x) - 1)], valid
+    starts = np.asarray(starts, dtype=np.intp)
+    n, k = len(x), np.arange(length)
+    if len(starts) == 0:
+        return np.zeros((0, length), x.dtype), np.zeros((0, length), bool)
+    before, after = max(0, -int(starts.min())), max(0, int(starts.max()) + length - n)
+    if before or after:
+        x = np.concatenate((np.full(before, x[0]), x, np.full(after, x[-1])))
+    valid = (k[None, :] >= -starts[:, None]) & (k[None, :] < n - starts[:, None])
+    return np.lib.stride_tricks.sliding_window_view(x, length)[starts + before], valid
 
 
 def sample_between(x: Array, start: Array, stop: Array, k: int) -> Array:
