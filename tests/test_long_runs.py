@@ -86,3 +86,29 @@ def test_decimating_in_chunks_equals_decimating_at_once():
     chunked = decimate(imu.t, imu.acc, imu.gyr, span, 4, chunk_s=30.0)
     assert np.abs(chunked.acc - once.acc).max() < 1e-9 and np.abs(chunked.gyr - once.gyr).max() < 1e-9
     assert (chunked.filled == once.filled).all() and (chunked.acc_peak == once.acc_peak).all()
+
+
+@pytest.mark.parametrize("shape, axis", [((5000,), 0), ((5000, 3), 0), ((3, 5000), 1), ((30,), 0)])
+def test_gaits_filters_are_scipys_zero_phase_filters(shape: tuple[int, ...], axis: int):
+    """The filters keep their designs and initial conditions between calls (for speed): the output must be
+    scipy's ``sosfiltfilt`` (odd padding), for any axis, down to the shortest input it filters."""
+    from scipy import signal as sps
+
+    from gait.analysis.signal import highpass, lowpass
+
+    x = np.random.default_rng(7).normal(size=shape)
+    low = sps.sosfiltfilt(sps.butter(4, 10.0, fs=100.0, output="sos"), x, axis=axis)
+    high = sps.sosfiltfilt(sps.butter(2, 0.5, "highpass", fs=100.0, output="sos"), x, axis=axis)
+    assert np.allclose(lowpass(x, 100.0, 10.0, axis=axis), low, rtol=0, atol=1e-12)
+    assert np.allclose(highpass(x, 100.0, 0.5, axis=axis), high, rtol=0, atol=1e-12)
+
+
+def test_step_windows_pad_with_the_end_values_and_say_so():
+    from gait.analysis.signal import windows
+
+    x = np.arange(10.0)
+    w, valid = windows(x, np.array([-2, 3, 8]), 4)
+    assert w.tolist() == [[0, 0, 0, 1], [3, 4, 5, 6], [8, 9, 9, 9]]
+    assert valid.tolist() == [[False, False, True, True], [True] * 4, [True, True, False, False]]
+    w[0, 0] = -1.0  # a copy: the signal is never written through a window
+    assert x[0] == 0.0
