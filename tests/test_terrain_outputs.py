@@ -288,6 +288,19 @@ def test_no_drift_when_no_terrain_spans_the_run() -> None:
     assert drift == {} and "no stretch of like terrain spans" in reason
 
 
+def test_like_terrain_groups_are_named_by_their_grade_band() -> None:
+    """Rolling terrain throughout: gentle climbs (3 %) and steep descents (-7 %) alternate every 30 s, so each
+    spans the run; each group is named by its band of grade, the way the text and JSON show it."""
+    from gait.analysis.summary import like_terrain
+
+    t = np.arange(0.0, 600.0, 0.35)
+    up = (t // 30).astype(int) % 2 == 0
+    used = pd.DataFrame({"ic_s": t, "terrain": np.where(up, UPHILL, DOWNHILL), "grade_pct": np.where(up, 3.0, -7.0)})
+    groups = like_terrain(used)
+    assert [name for name, _ in groups] == ["uphill 1.5-4.5 %", "downhill 4.5-7.5 %"]
+    assert [int(sel.sum()) for _, sel in groups] == [int(up.sum()), int((~up).sum())]
+
+
 # -- baselines by speed and terrain ----------------------------------------------------------------------------
 
 

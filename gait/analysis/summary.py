@@ -560,7 +560,8 @@ def like_terrain(used: pd.DataFrame) -> list[tuple[str, np.ndarray]] | None:
     for g in np.unique(group[group >= 0]):
         sel = group == g
         if sel.sum() >= MIN_TERRAIN_STEPS and float(np.ptp(t[sel])) >= LIKE_TERRAIN_SPAN * span:
-            name = "flat" if g == 0 else f"{'uphill' if g < 2000 else 'downhill'} {g % 1000 * SLOPE_BAND_PCT:g} %"
+            lo, hi = ((g % 1000 + d) * SLOPE_BAND_PCT for d in (-0.5, 0.5))
+            name = "flat" if g == 0 else f"{'uphill' if g < 2000 else 'downhill'} {lo:g}-{hi:g} %"
             out.append((name, sel))
     return out
 
