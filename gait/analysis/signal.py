@@ -259,10 +259,11 @@ def _interp_columns(tu: Array, ts: Array, x: Array) -> Array:
 
 
 def windows(x: Array, starts: Array, length: int) -> tuple[Array, Array]:
-    """Gather fixed-length windows x[starts[i] : starts[i] + length] into a 2-D array.
+    """Gather fixed-length windows x[starts[i] : starts[i] + length] of a 1-D signal into a 2-D array.
 
-    Returns (values, valid) where ``valid`` marks samples that exist (windows running past the end are padded
-    with the last value and marked invalid). Used to compute per-step quantities without a loop per step.
+    Returns (values, valid) where ``valid`` marks samples that exist (windows reaching before the start or past
+    the end are padded with the first or last value and marked invalid). Used to compute per-step quantities
+    without a loop per step; the values are a copy, never a view into ``x``.
     """
     starts = np.asarray(starts, dtype=np.intp)
     n, k = len(x), np.arange(length)
