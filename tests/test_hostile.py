@@ -39,6 +39,7 @@ from gait.recording import RecordingWriter, save
 from gait.recording.meta import RecordingMeta
 from gait.simulate import SimConfig
 from tests.conftest import REPO, simulated
+from tests.fixtures.phone.push import post, record_push
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -478,55 +479,6 @@ def post_once(port: int, body: bytes, path: str, headers: dict | None = None) ->
         conn.close()
 
 
-def post(conn: http.client.HTTPConnection, body: bytes, path: str, headers: dict | None = None) -> tuple[int, str]:
-    h = {"Content-Type": "application/json", **(headers or {})}
-    if "Host" in h:
-        conn.putrequest("POST", path, skip_host=True)
-        for k, v in {**h, "Content-Length": str(len(body))}.items():
-            conn.putheader(k, v)
-        conn.endheaders(body)
-    else:
-        conn.request("POST", path, body, h)
-    r = conn.getresponse()
-    text = r.read().decode()
-    if r.getheader("Connection") == "close":
-        conn.close()
-    return r.status, text
-
-
-async def record_push(folder: Path, bodies: list[tuple[bytes, str, dict]], **kw):
-    """The receiver under a Recorder; ``bodies`` posted from a client thread, one keep-alive connection."""
-    from gait.sources.phone.sensorlogger import SensorLoggerSource
-    from gait.sources.recorder import Recorder
-
-    src = SensorLoggerSource(port=0, **kw)
-    rec = Recorder(folder, RecordingMeta(source="phone", placement="waist_belt"))
-    rec.add(src)
-    stop = asyncio.Event()
-    answers: list[tuple[int, str]] = []
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", src.port, timeout=10)
-        for body, path, headers in bodies:
-            answers.append(post(conn, body, path, headers))
-        conn.close()
-
-    async def drive() -> None:
-        try:
-            await src.listening.wait()
-            await asyncio.to_thread(client)
-        finally:
-            stop.set()
-
-    task = asyncio.create_task(drive())
-    result = await rec.run(stop=stop)
-    await task
-    return src, result, answers
-
-
-# ==== 5. a phone whose gyroscope stops ==============================================================================
-
-
 def test_a_phone_whose_gyroscope_stops_keeps_its_accelerometer_and_marks_the_gap(tmp_path: Path) -> None:
     """Defect 5: after the gyroscope stopped, every later sample was lost while each post was answered 200 and
     the summary said "0 lost, 0 gaps"."""
@@ -577,6 +529,22 @@ def test_message_ids_are_deduplicated_per_session_only(tmp_path: Path) -> None:
 # ==== 7. acknowledged means durable =================================================================================
 
 
+def start_phone_recorder(*args: str) -> tuple[subprocess.Popen, str | None, list[str]]:
+    """``gait record --phone sensorlogger --port 0 --no-analyze ARGS`` in a child process, read until it prints its
+    push URL (30 s at most): the process, the URL (None if it never came) and the lines it printed so far."""
+    cmd = [sys.executable, "-m", "gait.cli.main", "record", "--phone", "sensorlogger", "--port", "0", "--no-analyze"]
+    proc = subprocess.Popen([*cmd, *args], cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    url, lines = None, []
+    deadline = time.monotonic() + 30
+    while url is None and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        lines.append(line)
+        if "http://" in line:
+            url = line.strip()
+    return proc, url, lines
+
+
 def test_kill_9_during_a_phone_recording_loses_at_most_1_s_of_acknowledged_samples(tmp_path: Path) -> None:
     """Defect 7: a 200 is an acknowledgement. ``gait record --phone sensorlogger`` is killed with SIGKILL right
     after a 200, while the phone posts at its real pace; every sample it acknowledged more than 1 s of phone time
@@ -586,37 +554,9 @@ def test_kill_9_during_a_phone_recording_loses_at_most_1_s_of_acknowledged_sampl
     s = phone_sim(12.0)
     msgs = push_messages(s, "android", batch_s=0.25, with_total=True)[:32]  # 8 s of phone time
     out = tmp_path / "phone"
-    cmd = [
-        sys.executable,
-        "-m",
-        "gait.cli.main",
-        "record",
-        "--phone",
-        "sensorlogger",
-        "--port",
-        "0",
-        "--token",
-        "tok",
-        "--out",
-        str(out),
-        "--no-analyze",
-    ]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=REPO,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, url, _ = start_phone_recorder("--token", "tok", "--out", str(out))
     acked: list[int] = []
     try:
-        url = None
-        deadline = time.monotonic() + 30
-        while url is None and time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            if "http://" in line:
-                url = line.strip()
         assert url is not None
         port = int(url.split(":")[2].split("/")[0])
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -841,39 +781,8 @@ def test_a_read_only_history_can_be_listed(tmp_path: Path) -> None:
 
 def test_record_on_every_interface_without_a_token_generates_one(tmp_path: Path) -> None:
     """Defect 15: ``gait record --host 0.0.0.0`` without ``--token`` listened on the network for anyone."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "gait.cli.main",
-        "record",
-        "--phone",
-        "sensorlogger",
-        "--host",
-        "0.0.0.0",
-        "--port",
-        "0",
-        "--duration",
-        "4",
-        "--out",
-        str(tmp_path / "rec"),
-        "--no-analyze",
-    ]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=REPO,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, url, lines = start_phone_recorder("--host", "0.0.0.0", "--duration", "4", "--out", str(tmp_path / "rec"))
     try:
-        url, lines = None, []
-        deadline = time.monotonic() + 30
-        while url is None and time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            lines.append(line)
-            if "http://" in line:
-                url = line.strip()
         assert url is not None and re.search(r"/push\?token=[A-Za-z0-9_-]{8,}$", url), lines
         port = int(url.split(":")[2].split("/")[0])
         assert post_once(port, b"{}", "/push")[0] == 401

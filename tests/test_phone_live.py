@@ -25,6 +25,7 @@ from gait.sources.phone.sensorlogger import SensorLoggerSource, lan_address, par
 from gait.sources.recorder import Recorder
 from tests.conftest import REPO
 from tests.fixtures.phone.phone_sim import FakePhyphox, phone_sim, push_messages
+from tests.fixtures.phone.push import post, record_push
 
 PAUSE = (20.0, 22.0)  # seconds of the run during which the phone sent nothing
 
@@ -32,42 +33,6 @@ PAUSE = (20.0, 22.0)  # seconds of the run during which the phone sent nothing
 @pytest.fixture(scope="module")
 def sim():
     return phone_sim(40.0)
-
-
-def post(conn: http.client.HTTPConnection, body: bytes, path: str = "/push", headers: dict | None = None):
-    conn.request("POST", path, body, {"Content-Type": "application/json", **(headers or {})})
-    r = conn.getresponse()
-    text = r.read().decode()
-    if r.getheader("Connection") == "close":
-        conn.close()
-    return r.status, text
-
-
-async def record_push(folder: Path, bodies: list[tuple[bytes, str, dict]], **kw) -> tuple[Recorder, object, list]:
-    """Run the receiver under a Recorder; post ``bodies`` (body, path, headers) from a client thread; stop."""
-    src = SensorLoggerSource(port=0, **kw)
-    rec = Recorder(folder, RecordingMeta(source="phone", placement="waist_belt"))
-    rec.add(src)
-    stop = asyncio.Event()
-    answers: list[tuple[int, str]] = []
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", src.port, timeout=10)  # one keep-alive connection
-        for body, path, headers in bodies:
-            answers.append(post(conn, body, path, headers))
-        conn.close()
-
-    async def drive() -> None:
-        try:
-            await src.listening.wait()
-            await asyncio.to_thread(client)
-        finally:
-            stop.set()  # a failing client must fail the test, not leave the recorder waiting
-
-    task = asyncio.create_task(drive())
-    result = await rec.run(stop=stop)
-    await task
-    return src, result, answers
 
 
 def shuffled_messages(sim, platform: str) -> list[dict]:

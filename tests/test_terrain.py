@@ -255,12 +255,9 @@ def test_live_push_with_location_and_barometer(hills, tmp_path: Path) -> None:
     """Sensor Logger's HTTP Push with location and barometer readings beside the IMU: recorded as the ``location``
     and ``baro`` streams on the IMU's clock, and speed and grade come out as from the export."""
     import asyncio
-    import http.client
 
-    from gait.recording.meta import RecordingMeta
-    from gait.sources.phone.sensorlogger import SensorLoggerSource
-    from gait.sources.recorder import Recorder
     from tests.fixtures.phone.phone_sim import push_messages, route_push_readings
+    from tests.fixtures.phone.push import record_push
 
     sim, route = hills
     msgs = push_messages(sim, "android", batch_s=1.0, with_total=True)
@@ -269,32 +266,9 @@ def test_live_push_with_location_and_barometer(hills, tmp_path: Path) -> None:
         m["payload"] += route_push_readings(route, a, a + 1.0, android=True)
     msgs[100], msgs[101] = msgs[101], msgs[100]  # one pair out of order
 
-    async def run() -> SensorLoggerSource:
-        src = SensorLoggerSource(port=0)
-        recorder = Recorder(tmp_path / "live", RecordingMeta(source="phone", placement="waist_belt"))
-        recorder.add(src)
-        stop = asyncio.Event()
-
-        def client() -> None:
-            conn = http.client.HTTPConnection("127.0.0.1", src.port, timeout=10)
-            for m in msgs:
-                conn.request("POST", "/push", json.dumps(m).encode(), {"Content-Type": "application/json"})
-                assert conn.getresponse().read() == b"ok\n"
-            conn.close()
-
-        async def drive() -> None:
-            try:
-                await src.listening.wait()
-                await asyncio.to_thread(client)
-            finally:
-                stop.set()
-
-        task = asyncio.create_task(drive())
-        await recorder.run(stop=stop)
-        await task
-        return src
-
-    src = asyncio.run(run())
+    bodies = [(json.dumps(m).encode(), "/push", {}) for m in msgs]
+    src, _result, answers = asyncio.run(record_push(tmp_path / "live", bodies))
+    assert all(text == "ok\n" for _, text in answers)
     assert src.terrain.released["location"] == len(route.location.t)
     rec = gait.load(tmp_path / "live")
     kinds = {s.name: s.kind for s in rec.meta.streams}

@@ -315,7 +315,7 @@ class _SegmentRun:
 def _concat(parts: list[Contacts]) -> Contacts:
     if not parts:
         return Contacts.none()
-    return Contacts(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("ic_s", "to_s", "peak_g", "shape_ok")))
+    return Contacts(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(Contacts)))
 
 
 def _stitch(
@@ -357,8 +357,9 @@ def _walking_from_steps(
         inside = walk & (bout == i)
         if inside.sum() >= min_steps and np.ptp(ic[inside]) >= 0.5 * bouts["duration_s"].iloc[i]:
             activity[i] = act.ACTIVITY_NAMES[act.WALK]
-    if (activity != bouts["activity"].to_numpy(object)).any():
-        moved = float(bouts.loc[activity != bouts["activity"].to_numpy(object), "duration_s"].sum())
+    changed = activity != bouts["activity"].to_numpy(object)
+    if changed.any():
+        moved = float(bouts.loc[changed, "duration_s"].sum())
         activity_s = dict(activity_s)
         activity_s["walk"] = activity_s.get("walk", 0.0) + moved
         activity_s["other"] = activity_s.get("other", 0.0) - moved

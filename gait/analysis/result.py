@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from gait.analysis.screen import MAX_ACC_MS2, MAX_GYR_RADS, Screened
 from gait.analysis.summary import SUMMARY_METRICS, RunRecord, RunSummary, terrain_split
 from gait.analysis.terrain import TerrainTrack, measured_speed_mps
+from gait.constants import G0
 
 if TYPE_CHECKING:
     from gait.analysis.align import Mounting
     from gait.analysis.lever import LeverArm
-    from gait.analysis.screen import Screened
     from gait.analysis.signal import Segment
     from gait.recording.model import Recording
     from gait.recording.units import UnitsCheck
@@ -145,8 +146,8 @@ def _screen_notes(notes: _Notes, screened: Screened) -> None:
     if screened.out_of_range:
         notes.add(
             "out_of_range",
-            f"{screened.out_of_range} samples beyond any real sensor's range (|acc| > 200 g or |gyro| > 70 rad/s) "
-            "were left out as gaps.",
+            f"{screened.out_of_range} samples beyond any real sensor's range (|acc| > {MAX_ACC_MS2 / G0:.0f} g or "
+            f"|gyro| > {MAX_GYR_RADS:.0f} rad/s) were left out as gaps.",
         )
     if screened.gyro_dropped:
         notes.add(
