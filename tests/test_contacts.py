@@ -87,6 +87,24 @@ def test_uphill_long_push_off_and_clipped_flight() -> None:
     assert np.median(np.abs(e_to - e_ic)) < 15.0
 
 
+def test_a_soft_landing_is_timed_where_the_force_starts() -> None:
+    """A landing whose force starts with zero slope (a raised cosine over 90 ms, as a forefoot landing or a
+    pelvis that lags the feet shows it) bends slowly off the flight level: IC is the knee of that bend, not
+    where a line through the steep part meets the flight level (which lands ~14 ms late here)."""
+    step_s, contact_s, rise_s = 0.33, 0.25, 0.09
+    t = np.arange(int(32 * step_s * FS)) / FS
+    x = np.zeros(len(t))
+    ic = step_s * (1 + np.arange(30))
+    for a in ic:
+        u = t - a
+        up = (u >= 0) & (u < rise_s)
+        down = (u >= rise_s) & (u <= contact_s)
+        x[up] += 2.2 * 0.5 * (1 - np.cos(np.pi * u[up] / rise_s))
+        x[down] += 2.2 * np.cos(0.5 * np.pi * (u[down] - rise_s) / (contact_s - rise_s))
+    e_ic, _, _ = _errors(lowpass(x, FS, 40.0), ic, ic + contact_s)
+    assert np.median(np.abs(e_ic)) < 5.0, e_ic
+
+
 def test_low_sample_rate() -> None:
     x, ic, to = _train(fs=52.0)
     e_ic, e_to, _ = _errors(x, ic, to, fs=52.0)

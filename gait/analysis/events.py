@@ -6,10 +6,11 @@ contact time; force plates give 1.47-1.70 times that width for level, uphill and
 rearfoot to forefoot strikes (``contact_per_half_width`` = 1.5, the half sine's value). The half-height width
 is read where the hump's edges are steepest, so it hardly moves with what a sacral sensor adds near the bottom
 of the hump: the pelvis still rising after toe-off (a "shoulder" of up to ~1 g for 50 ms, worst uphill), flight
-clipped to zero by a data set's maker, a flight level that is not zero. Initial contact (IC) is read on the
-hump's first rise (to the heel-strike peak, or to the top when there is none): the straight line through its
-crossings of ``onset_fraction`` and one half of that rise above the flight level just before, extended back to
-that level, where the force starts. Toe-off (TO) is IC plus the contact time.
+clipped to zero by a data set's maker, a flight level that is not zero. Initial contact (IC) is the knee of the
+hump's first rise: where the signal bends most below the chord from the flight's minimum to the rise's
+crossing of ``onset_fraction`` of the hump's height. That is the kink of a sharp (heel-strike) rise and the
+bottom of the bend of a soft, S-shaped (forefoot, smoothed or lagging) one, where a line through the steep
+part lands 10-20 ms late. Toe-off (TO) is IC plus the contact time.
 
 This replaced a per-stance least-squares fit of a half sine with an optional heel-strike term: on runners,
 slopes and sensors unlike the development runner, that fit had two solutions 30-50 ms apart (with and without
@@ -32,11 +33,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import median_filter
 from scipy.signal import find_peaks, resample_poly
 
 from gait.analysis.align import step_period
-from gait.analysis.signal import lowpass, windows
+from gait.analysis.signal import lowpass, neighbour_median, windows
 
 Array = np.ndarray
 
@@ -57,7 +57,7 @@ class RunningContactParams:
     min_prominence_g: float = 0.5  # ... and stands out from its surroundings by this much (g)
     min_hump_spacing: float = 0.6  # humps are at least this fraction of the step period apart
     valley_search: float = 0.8  # the flight before the first hump is looked for this many step periods back
-    onset_fraction: float = 0.10  # IC: the first rise's crossings of this fraction and of one half, extended
+    onset_fraction: float = 0.20  # IC: the knee below the chord from the flight's minimum to this fraction of the rise
     onset_offset_s: float = 0.0  # added to every IC (s): a constant cross-validation may choose
     contact_per_half_width: float = 1.5  # contact time / width at half height (a half sine: 1.5)
     # widths are read at these fractions of the height and mapped to a contact time along a half sine; the
@@ -142,17 +142,16 @@ def running_contacts(
     smooth_c = _contact_times(xw, before, after, peaks, top, fs, p)
     # the sharper signal keeps a post-toe-off shoulder apart from the force's fall; where it scatters from
     # stance to stance (clip wobble crossing a level early), the smoother one is used
-    local = median_filter(np.where(np.isfinite(sharp), sharp, np.nanmedian(sharp)), size=min(p.shape_steps,
-                          len(sharp)), mode="nearest")  # fmt: skip
+    local = neighbour_median(sharp, p.shape_steps)
     steady = np.abs(sharp / local - 1.0) <= p.shape_tolerance
     contact = np.where(steady, sharp, smooth_c)
-    ic = _steady_onsets(ic, xw, before, after, peaks, xw[before], xw[after], top, contact, fs, p.shape_steps)
+    ic = _steady_onsets(ic, xw, before, after, peaks, xw[before], xw[after], top, fs, p.shape_steps)
     ok = np.isfinite(ic) & np.isfinite(contact) & (contact >= p.contact_s[0]) & (contact <= p.contact_s[1])
     ic, contact, height = ic[ok], contact[ok], (top - base_before)[ok]
     to = ic + contact
     if len(ic) == 0:
         return Contacts.none()
-    local = median_filter(contact, size=min(p.shape_steps, len(contact)), mode="nearest")
+    local = neighbour_median(contact, p.shape_steps)
     shape_ok = np.abs(contact / local - 1.0) <= p.shape_tolerance
     # a contact that runs into the next one has been read in something else than the force (a shoulder above
     # half height): kept as a step, flagged
@@ -183,42 +182,50 @@ def _steady_onsets(
     base_before: Array,
     base_after: Array,
     top: Array,
-    contact: Array,
     fs: float,
     steps: int,
 ) -> Array:
     """Each stance's IC placed by its hump's centre (midway between the half-height crossings, read where the
-    edges are steepest, so hardly moved by noise), at the distance from the centre that the rising edges of
-    the neighbouring ``steps`` stances show (a runner's stances share their shape; the edge says where the
-    force starts relative to the hump, the centre says where each hump is)."""
+    edges are steepest, so hardly moved by noise), at the distance before the centre that the knees of the
+    neighbouring ``steps`` stances show (a runner's stances share their shape; the knee says where the force
+    starts relative to the hump, the centre says where each hump is). The distance is taken from the centre
+    itself, not from a contact time, so a stance whose contact time is misread does not move its neighbours."""
     rise = _first_crossing(x, before, peaks, 0.5 * (base_before + top), True, fs)
     fall = _first_crossing(x, peaks, after + 1, 0.5 * (base_after + top), False, fs)
-    centred = 0.5 * (rise + fall) - 0.5 * contact
-    lead = edge - centred
-    ok = np.isfinite(lead)
-    if not ok.any():
-        return edge
-    lead = np.where(ok, lead, np.median(lead[ok]))
-    steady = centred + median_filter(lead, size=min(steps, len(lead)), mode="nearest")
+    centre = 0.5 * (rise + fall)
+    steady = centre + neighbour_median(edge - centre, steps)
     return np.where(np.isfinite(steady), steady, edge)
 
 
 def _onsets(x: Array, valley: Array, peak: Array, fraction: float, fs: float) -> tuple[Array, Array]:
-    """Where each hump's first rise starts, and the flight level it starts from.
+    """Where each hump's first rise leaves the flight level (s), and that level (the flight's minimum).
 
-    The rise is taken from the last local minimum before it crosses halfway from the valley to the hump's top
-    (small bumps in flight are not its start) up to its first maximum (the heel-strike peak, or the top); the
-    straight line through the rise's last crossing of ``fraction`` and its crossing of one half, extended back
-    to that minimum's level, gives where the force starts (s)."""
+    The rise leaves the flight where the signal bends most below the straight chord from the flight's minimum to
+    the rise's crossing of ``fraction`` of the hump's height: the knee of the curve. For a flat flight and a
+    sharp rise (a heel strike) that is the kink where the force starts; for a soft, S-shaped rise (a forefoot
+    landing seen through a pelvis that lags the feet, or a smoothed signal) it is the bottom of the bend, where
+    a line through the steep part would land 10-20 ms late; for a flight that dips before the landing it is
+    the end of the dip. A low ``fraction`` keeps the chord within the bend."""
+    base = x[valley]
     top = np.max(_between(x, valley, peak + 1, -np.inf), axis=1)
-    mid0 = _first_crossing(x, valley, peak, 0.5 * (x[valley] + top), True, fs)
-    mid_i = np.where(np.isfinite(mid0), np.floor(mid0 * fs), peak).astype(int)
-    base_i = _last_local_min(x, valley, mid_i)
-    base = x[base_i]
-    rise = np.max(_between(x, base_i, peak + 1, -np.inf), axis=1) - base
-    low = _last_crossing(x, base_i, mid_i + 1, base + fraction * rise, fs)
-    mid = _first_crossing(x, base_i, peak, base + 0.5 * rise, True, fs)
-    return low - fraction / (0.5 - fraction) * (mid - low), base
+    level = base + fraction * (top - base)
+    end = _first_crossing(x, valley, peak, level, True, fs)
+    end = np.where(np.isfinite(end), end, peak / fs)
+    span = int(max(3, np.max(np.ceil(end * fs) - valley) + 1))
+    w, valid = windows(x, valley, span)
+    t = (valley[:, None] + np.arange(span)[None, :]) / fs
+    t0 = valley / fs
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chord = base[:, None] + (level - base)[:, None] * (t - t0[:, None]) / (end - t0)[:, None]
+    below = np.where(valid & (t <= end[:, None]), chord - w, -np.inf)
+    k = np.clip(np.argmax(below, axis=1), 1, span - 2)
+    rows = np.arange(len(k))
+    # the knee between samples: the vertex of the parabola through the three samples around the largest gap
+    y0, y1, y2 = below[rows, k - 1], below[rows, k], below[rows, k + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        curv = y0 - 2.0 * y1 + y2
+        shift = np.where(np.isfinite(curv) & (curv < 0), 0.5 * (y0 - y2) / curv, 0.0)
+    return (valley + k + np.clip(shift, -1.0, 1.0)) / fs, base
 
 
 def _between(x: Array, start: Array, stop: Array, fill: float) -> Array:
@@ -227,32 +234,6 @@ def _between(x: Array, start: Array, stop: Array, fill: float) -> Array:
     w, valid = windows(x, start, span)
     valid &= np.arange(span)[None, :] < (stop - start)[:, None]
     return np.where(valid, w, fill)
-
-
-def _last_local_min(x: Array, start: Array, stop: Array) -> Array:
-    """Index of the last local minimum of x in [start, stop) per row (``start`` when there is none)."""
-    span = int(max(3, np.max(stop - start)))
-    w, valid = windows(x, start, span + 1)
-    k = np.arange(span + 1)[None, :]
-    valid &= k < (stop - start)[:, None]
-    is_min = np.zeros_like(valid)
-    is_min[:, 1:-1] = (w[:, 1:-1] <= w[:, :-2]) & (w[:, 1:-1] < w[:, 2:]) & valid[:, 1:-1] & valid[:, 2:]
-    last = np.where(is_min.any(axis=1), span - np.argmax(is_min[:, ::-1], axis=1), 0)
-    return start + last
-
-
-def _last_crossing(x: Array, start: Array, stop: Array, level: Array, fs: float) -> Array:
-    """Time (s, interpolated) of the last upward crossing of ``level`` in x[start:stop] per row (NaN if none)."""
-    w = _between(x, start, stop, np.inf)
-    below = w < level[:, None]
-    found = below.any(axis=1)
-    span = w.shape[1]
-    i0 = start + span - 1 - np.argmax(below[:, ::-1], axis=1)
-    i0 = np.clip(i0, 0, len(x) - 2)
-    x0, x1 = x[i0], x[i0 + 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(x1 != x0, (level - x0) / (x1 - x0), 0.0)
-    return np.where(found, (i0 + np.clip(frac, 0.0, 1.0)) / fs, np.nan)
 
 
 def _first_crossing(x: Array, start: Array, stop: Array, level: Array, rising: bool, fs: float) -> Array:

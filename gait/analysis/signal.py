@@ -302,3 +302,17 @@ def sample_rows(w: Array, start: Array, stop: Array, k: int) -> Array:
     p0, p1 = w[rows, np.clip(i1 - 1, 0, m - 1)], w[rows, i1]
     p2, p3 = w[rows, np.clip(i1 + 1, 0, m - 1)], w[rows, np.clip(i1 + 2, 0, m - 1)]
     return p1 + 0.5 * f * (p2 - p0 + f * (2 * p0 - 5 * p1 + 4 * p2 - p3 + f * (3 * (p1 - p2) + p3 - p0)))
+
+
+def neighbour_median(x: Array, size: int) -> Array:
+    """Median of each value with its neighbours, ``size`` values centred on it. Near the ends the window is
+    completed by mirroring the values inside (the end value itself is not repeated: padding with it would let
+    the last few values outvote the rest). NaNs count as the median of all values."""
+    from scipy.ndimage import median_filter  # imported on first use: scipy.ndimage is slow to import
+
+    x = np.asarray(x, float)
+    ok = np.isfinite(x)
+    if not ok.any():
+        return np.full(len(x), np.nan)
+    size = min(size, 2 * len(x) - 1)
+    return median_filter(np.where(ok, x, np.median(x[ok])), size=size, mode="mirror")

@@ -121,10 +121,10 @@ def analysis_config(overrides: Mapping[str, float]) -> object | None:
 register(
     Constant(
         "running.onset_fraction",
-        0.10,
-        (0.05, 0.10, 0.15, 0.20),
+        0.20,
+        (0.15, 0.20, 0.25, 0.30, 0.35),
         "ic_worst_trial_ms",
-        "the lower of the two rise crossings behind initial contact",
+        "where the chord that finds the rise's knee (initial contact) ends",
     )
 )
 register(
