@@ -63,6 +63,9 @@ class RunningContactParams:
     # widths are read at these fractions of the height and mapped to a contact time along a half sine; the
     # shortest wins (what a sacral sensor adds to a hump, a shoulder or a spike, can only widen it)
     width_levels: tuple[float, float, float] = (0.5, 0.6, 0.7)
+    # a landing's impact peak and the dip after it lie within this many step periods of the rise (impact peaks
+    # come 20-50 ms after IC, toe-off after more than half a step: physics, not fitted; 0.3-0.5 read the same)
+    impact_window: float = 0.3
     contact_s: tuple[float, float] = (0.09, 0.45)  # plausible contact times (s)
     max_overlap_s: float = 0.02  # a contact may run this long (s) into the next one before it is flagged
     period_search_s: tuple[float, float] = (0.22, 0.75)  # step periods looked for in each bout (s)
@@ -138,8 +141,9 @@ def running_contacts(
     top = smooth[peaks]
     ic, base_before = _onsets(x, before, peaks, p.onset_fraction, fs)
     ic = ic + p.onset_offset_s
-    sharp = _contact_times(x, before, after, peaks, top, fs, p)
-    smooth_c = _contact_times(xw, before, after, peaks, top, fs, p)
+    reach_impact = int(p.impact_window * period * fs)
+    sharp = _contact_times(x, before, after, peaks, top, fs, reach_impact, p)
+    smooth_c = _contact_times(xw, before, after, peaks, top, fs, reach_impact, p)
     # the sharper signal keeps a post-toe-off shoulder apart from the force's fall; where it scatters from
     # stance to stance (clip wobble crossing a level early), the smoother one is used
     local = neighbour_median(sharp, p.shape_steps)
@@ -160,14 +164,27 @@ def running_contacts(
 
 
 def _contact_times(
-    x: Array, before: Array, after: Array, peaks: Array, top: Array, fs: float, p: RunningContactParams
+    x: Array, before: Array, after: Array, peaks: Array, top: Array, fs: float, reach: int, p: RunningContactParams
 ) -> Array:
     """Contact time of each hump from its widths at ``p.width_levels`` of its height, each mapped along a half
-    sine; the shortest wins (what a sacral sensor adds to a hump, a shoulder or a spike, can only widen it)."""
+    sine; the shortest wins (what a sacral sensor adds to a hump, a shoulder or a spike, can only widen it).
+
+    A width runs from the rise through a level to the fall through it after the last time the hump is above
+    that level within ``reach`` samples of the rise: a landing's impact peak and the dip after it (deep on a
+    downhill heel strike) lie within that reach, so the dip is not read as the fall; a post-toe-off shoulder
+    lies beyond it."""
     levels = np.asarray(p.width_levels, float)[None, :]
     base_before, base_after = x[before][:, None], x[after][:, None]
     rise = _first_crossing(x, before, peaks, base_before + levels * (top[:, None] - base_before), True, fs)
-    fall = _first_crossing(x, peaks, after + 1, base_after + levels * (top[:, None] - base_after), False, fs)
+    fall_level = base_after + levels * (top[:, None] - base_after)
+    k = levels.shape[1]
+    start = np.where(np.isfinite(rise), np.floor(rise * fs), peaks[:, None]).astype(np.intp).ravel()
+    w, valid = windows(x, start, reach + 1)
+    valid &= start[:, None] + np.arange(reach + 1)[None, :] < np.repeat(after, k)[:, None]
+    above = (w >= fall_level.ravel()[:, None]) & valid
+    last = start + reach - np.argmax(above[:, ::-1], axis=1)
+    anchor = np.where(above.any(axis=1), np.maximum(last, np.repeat(peaks, k)), np.repeat(peaks, k))
+    fall = _first_crossing(x, anchor, np.repeat(after, k) + 1, fall_level.ravel(), False, fs).reshape(-1, k)
     c = p.contact_per_half_width * (fall - rise) * (2.0 / 3.0) / (1.0 - 2.0 * np.arcsin(levels) / np.pi)
     contact = np.fmin.reduce(np.where(np.isfinite(c), c, np.inf), axis=1)
     return np.where(np.isfinite(contact), contact, np.nan)
