@@ -121,8 +121,8 @@ def test_grid_meets_simulator_targets(cfg: SimConfig):
     assert abs(s.cadence_spm - t["cadence_spm"]) <= 1.0, "cadence within 1 spm"
     est = res.steps.iloc[idx[ok]]
     ct_err = est["contact_time_ms"].to_numpy() - truth["contact_time_ms"].to_numpy()[ok]
-    # issue 14's limit for a trial: 30 ms. The half-height width reads the two-component rearfoot stances of
-    # these runners 15-25 ms long (the heel-strike peak widens the hump at half height; docs/accuracy.md)
+    # issue 14's limit for a trial: 30 ms (the two-component rearfoot stances of these runners read 5-17 ms
+    # long; docs/accuracy.md)
     assert abs(np.median(ct_err)) <= 30 and np.mean(np.abs(ct_err)) <= 30, "contact time within 30 ms"
     sides_ok = est["side"].to_numpy() == truth["side"].to_numpy()[ok]
     assert sides_ok.mean() >= 0.99, f"side labels {sides_ok.mean():.3f}"

@@ -12,6 +12,7 @@ import pytest
 
 from gait.analysis.events import RunningContactParams, running_contacts
 from gait.analysis.signal import lowpass
+from tests.fixtures.stances import stance_force
 
 FS = 500.0
 
@@ -22,6 +23,7 @@ def _train(
     n: int = 30,
     height_g: float = 2.4,
     skew: float = 0.5,
+    stretch: float = 1.09,
     spike_g: float = 0.0,
     shoulder_g: float = 0.0,
     flight_g: float = 0.0,
@@ -29,9 +31,11 @@ def _train(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vertical specific force (g) of ``n`` stances and their true IC and TO (s).
 
-    ``skew`` is the share of the contact spent rising to the peak (0.5 = symmetric half sine; > 0.5 = long
-    loading, < 0.5 = long push-off as uphill); ``spike_g`` a heel-strike spike 25 ms after IC; ``shoulder_g`` a
-    post-toe-off shoulder (a decaying bump in flight, as the pelvis rotates); ``flight_g`` the flight level.
+    Each stance is shaped like a force plate's (tests/fixtures/stances.py): ``stretch`` says how much earlier
+    than a half sine it unloads through 50-70 % of its peak; ``skew`` is the share of the compressed contact
+    spent rising to the peak (0.5 = symmetric; < 0.5 = long push-off as uphill); ``spike_g`` a heel-strike
+    spike 25 ms after IC; ``shoulder_g`` a post-toe-off shoulder (a decaying bump in flight, as the pelvis
+    rotates); ``flight_g`` the flight level.
     """
     t = np.arange(int((n + 2) * step_s * fs)) / fs
     x = np.full(len(t), flight_g)
@@ -39,12 +43,7 @@ def _train(
     to = ic + contact_s
     for a in ic:
         u = t - a
-        rise = contact_s * skew
-        fall = contact_s - rise
-        up = (u >= 0) & (u < rise)
-        down = (u >= rise) & (u <= contact_s)
-        x[up] += height_g * np.sin(0.5 * np.pi * u[up] / rise)
-        x[down] += height_g * np.cos(0.5 * np.pi * (u[down] - rise) / fall)
+        x += stance_force(u, contact_s, height_g, stretch=stretch, skew=skew)
         x += spike_g * np.exp(-0.5 * ((u - 0.025) / 0.007) ** 2) * (u > 0)
         after = u - contact_s
         x += shoulder_g * np.where(after > 0, (after / 0.02) * np.exp(1 - after / 0.02), 0.0)
@@ -58,7 +57,7 @@ def _errors(x: np.ndarray, ic: np.ndarray, to: np.ndarray, fs: float = FS, **par
 
 
 @pytest.mark.parametrize("contact_s,step_s", [(0.15, 0.26), (0.22, 0.32), (0.30, 0.38)])
-def test_half_sine_train_gives_the_true_contacts(contact_s: float, step_s: float) -> None:
+def test_force_plate_like_stances_give_the_true_contacts(contact_s: float, step_s: float) -> None:
     x, ic, to = _train(contact_s, step_s)
     e_ic, e_to, res = _errors(x, ic, to)
     assert np.all(np.abs(e_ic) < 4.0), e_ic
@@ -80,10 +79,12 @@ def test_heel_strike_spike_does_not_move_initial_contact() -> None:
 
 
 def test_uphill_long_push_off_and_clipped_flight() -> None:
-    x, ic, to = _train(skew=0.4, flight_g=-0.3)
+    """Uphill stances unload closer to a half sine (force plates: 1.03-1.06, not 1.09) with a longer push-off;
+    a flight of -0.3 g clipped to zero hides the force's first and last 0.3 g, so IC reads a few ms late."""
+    x, ic, to = _train(skew=0.45, stretch=1.04, flight_g=-0.3)
     x = np.clip(x, 0.0, None)  # flight clipped to zero by the data's maker
     e_ic, e_to, _ = _errors(x, ic, to)
-    assert np.median(np.abs(e_ic)) < 8.0
+    assert np.median(np.abs(e_ic)) < 10.0
     assert np.median(np.abs(e_to - e_ic)) < 15.0
 
 
@@ -118,7 +119,7 @@ def test_a_stance_unlike_its_neighbours_is_flagged_not_forced() -> None:
     t = np.arange(len(x)) / FS
     bump = (t > to[k] - 0.05) & (t < to[k] + 0.02)
     x = x.copy()
-    x[bump] = np.maximum(x[bump], 2.0)  # a shoulder above half height: this stance's half-height width is wrong
+    x[bump] = np.maximum(x[bump], 2.0)  # a shoulder above every fall level: this stance's fall is read late
     _, _, res = _errors(x, ic, to)
     j = int(np.argmin(np.abs(res.ic_s - ic[k])))
     assert not res.shape_ok[j]

@@ -63,8 +63,9 @@ def test_alcantara_real_two_axis_accelerometer(lab_root):
         idx, ok = match_steps(res.steps, trial.steps["ic_s"].to_numpy())
         assert ok.mean() >= 0.9
         ct = res.steps["contact_time_ms"].to_numpy()[idx[ok]] - 1000 * trial.steps["contact_time_s"].to_numpy()[ok]
-        # a trial's contact time is the mean over its steps; every trial within 25 ms (one misses 20, see notes)
-        assert abs(ct.mean()) <= 25.0, f"{trial.name}: contact time off by {ct.mean():.1f} ms"
+        # a trial's contact time is the mean over its steps; every trial within issue 14's 30 ms (the slow
+        # 2.5 m/s trial reads about 25 ms short: its stances unload more slowly than most, force plate 1.12)
+        assert abs(ct.mean()) <= 30.0, f"{trial.name}: contact time off by {ct.mean():.1f} ms"
         errors.append(ct)
     pooled = np.concatenate(errors)
     assert abs(pooled.mean()) <= 20.0 and np.mean(np.abs([e.mean() for e in errors])) <= 15.0
@@ -107,3 +108,48 @@ def test_alcantara_slopes_are_read_with_their_conditions(lab_root):
         assert 13 <= len(t.steps) <= 19 and (t.steps["to_s"] > t.steps["ic_s"]).all()
         vertical = t.recording.imu.acc[:, 1]
         assert vertical.min() == 0.0 and (vertical == 0).mean() > 0.05  # clipped in flight by the authors
+
+
+def _fall_stretch(t: np.ndarray, force: np.ndarray, ic: np.ndarray, to: np.ndarray, level: float) -> float:
+    """Median over stances of: a half sine's time from IC to its fall through ``level`` of the peak, over the
+    force plate's (how much earlier than a half sine a real stance unloads)."""
+    ratios = []
+    for a, b in zip(ic, to, strict=True):
+        s = (t >= a) & (t <= b)
+        if s.sum() < 10:
+            continue
+        ts, f = t[s], force[s]
+        k = np.flatnonzero(f >= level * f.max())[-1]
+        if k + 1 >= len(f):
+            continue
+        t_fall = ts[k] + (ts[k + 1] - ts[k]) * (f[k] - level * f.max()) / (f[k] - f[k + 1])
+        ratios.append((b - a) * (1.0 - np.arcsin(level) / np.pi) / (t_fall - a))
+    return float(np.median(ratios))
+
+
+def test_the_contact_model_unloads_like_the_force_plates(lab_root):
+    """The running-contacts stage maps the hump's fall to a contact time with ``fall_stretch``; the force plates
+    (independent of the sacral sensor) must show stances that unload that much earlier than a half sine."""
+    import pandas as pd
+
+    from gait.analysis.events import RunningContactParams
+    from gait.analysis.signal import lowpass
+
+    per_trial = []
+    for folder in ("alcantara_sacral_acc_grf", "alcantara_slopes"):
+        data = pd.read_csv(lab_root / folder / "sacral_acc_grf_500hz.csv")
+        contacts = pd.read_csv(lab_root / folder / "contacts_reference.csv")
+        for trial, g in data.groupby("trial"):
+            ref = contacts[contacts["trial"] == trial]
+            force = lowpass(g["grf_normal_BW"].to_numpy(), 500.0, 50.0)
+            per_trial.append([_fall_stretch(g["time_s"].to_numpy(), force, ref["ic_s"], ref["to_s"], lv)
+                              for lv in (0.5, 0.6, 0.7)])  # fmt: skip
+    for grf in sorted((lab_root / "rbds_running").glob("*_grf.csv")):
+        g = pd.read_csv(grf)
+        ref = pd.read_csv(str(grf).replace("_grf.csv", "_steps_reference.csv"))
+        per_trial.append([_fall_stretch(g["time_s"].to_numpy(), g["Fy_N"].to_numpy(), ref["ic_s"], ref["to_s"], lv)
+                          for lv in (0.5, 0.6, 0.7)])  # fmt: skip
+    stretch = np.array(per_trial)
+    assert len(stretch) >= 16
+    assert abs(np.median(stretch) - RunningContactParams().fall_stretch) <= 0.02, np.median(stretch, axis=0)
+    assert ((stretch > 1.0) & (stretch < 1.3)).all(), stretch  # every trial: earlier than a half sine, not wildly

@@ -257,15 +257,11 @@ def test_linear_acceleration_timing_against_truth(seed: int) -> None:
     rng = np.random.default_rng(seed)
     cadence = float(rng.uniform(150, 190))
     contact = float(rng.uniform(0.55, 0.78)) * 60000.0 / cadence
+    # the simulator's own two-component forces, not the detector's model
     cfg = SimConfig(
         segments=(("stand", 3.0), ("run", 90.0), ("stand", 2.0)), rate_hz=100.0, seed=200 + seed,
         cadence_spm=cadence, contact_time_ms=contact, impact_g=float(rng.choice([0.0, 1.5])),
         contact_asymmetry_pct=8.0, mounting="random", gyro=bool(seed % 2),
-        # The earlier spring-mass model: this test is about the linear-acceleration path. On the independent
-        # two-component model today's detector misses these limits (with the pelvis's push-off lift an 8 %
-        # contact asymmetry reads 4-4.5 % where flight is short, seeds 1 and 5; without it contact time reads
-        # up to 19 ms short, seed 3): a detector shortfall measured in the simulator grid (docs/simulator.md).
-        force_model="spring_mass",
     )  # fmt: skip
     res = simulate(cfg)
     truth = res.truth_summary()
@@ -277,7 +273,7 @@ def test_linear_acceleration_timing_against_truth(seed: int) -> None:
     full = analyze(res.recording).summary
     for m in ("contact_time_ms", "flight_time_ms"):
         assert abs(s.medians[m] - full.medians[m]) < 5.0
-        assert abs(s.medians[m] - truth[m]) < 40.0
+        assert abs(s.medians[m] - truth[m]) < 20.0
     asym = s.per_side["contact_time_ms"].asymmetry_pct()
     assert asym is not None and abs(asym - 8.0) < 2.5  # right contacts 8 % longer
     assert "linear_acceleration" in q.flags

