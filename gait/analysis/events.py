@@ -208,16 +208,14 @@ def _steady_onsets(
 ) -> Array:
     """Each stance's IC placed by its hump's centre (midway between the half-height crossings, read where the
     edges are steepest, so hardly moved by noise), at the distance before the centre that the knees of the
-    neighbouring ``steps`` stances show (a runner's stances share their shape; the knee says where the force
-    starts relative to the hump, the centre says where each hump is). The distance is taken from the centre
-    itself, not from a contact time, so a stance whose contact time is misread does not move its neighbours;
-    and from the same foot's stances (every other one), so a left/right difference in contact time is kept."""
+    nearest ``steps`` stances of the same foot (every other stance) show: a runner's stances share their shape,
+    the knee says where the force starts relative to the hump, the centre says where each hump is, and left
+    and right may differ (contact-time asymmetry). The distance is taken from the centre itself, not from a
+    contact time, so a stance whose contact time is misread does not move its neighbours."""
     rise = _first_crossing(x, before, peaks, 0.5 * (base_before + top), True, fs)
     fall = _first_crossing(x, peaks, after + 1, 0.5 * (base_after + top), False, fs)
     centre = 0.5 * (rise + fall)
     lead = edge - centre
-    # left and right stances may differ (contact-time asymmetry): each takes the median of its own foot's,
-    # every other stance
     steady_lead = np.empty_like(lead)
     for parity in (0, 1):
         steady_lead[parity::2] = neighbour_median(lead[parity::2], steps)
