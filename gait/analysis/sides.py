@@ -136,14 +136,12 @@ def label_sides(
     step before it (else unknown).
     """
     n = len(ic_s)
-    skip = np.zeros(n, bool) if odd is None else np.asarray(odd, bool).copy()
+    extra = np.zeros(n, bool)
     if n > 2:
         dt = np.diff(ic_s)
         med = _running_median(dt, params.median_steps)
-        extra = np.concatenate(([False], (dt < params.extra_step_ratio * med) & (bout_id[1:] == bout_id[:-1])))
-        skip |= extra
-    else:
-        extra = np.zeros(n, bool)
+        extra[1:] = (dt < params.extra_step_ratio * med) & (bout_id[1:] == bout_id[:-1])
+    skip = extra if odd is None else extra | np.asarray(odd, bool)
     if not skip.any() or skip.all():
         return _label_chains(ic_s, votes, bout_id, params)
     kept = _label_chains(ic_s[~skip], votes[~skip], bout_id[~skip], params)
